@@ -30,20 +30,24 @@ const (
 	KindRateLimited
 	KindUnavailable
 	KindPaymentRequired
+	KindMethodNotAllowed
+	KindUnsupportedMediaType
 )
 
 var statusOf = map[Kind]int{
-	KindInternal:        http.StatusInternalServerError,
-	KindInvalid:         http.StatusBadRequest,
-	KindUnauthenticated: http.StatusUnauthorized,
-	KindForbidden:       http.StatusForbidden,
-	KindNotFound:        http.StatusNotFound,
-	KindConflict:        http.StatusConflict,
-	KindGone:            http.StatusGone,
-	KindTooLarge:        http.StatusRequestEntityTooLarge,
-	KindRateLimited:     http.StatusTooManyRequests,
-	KindUnavailable:     http.StatusServiceUnavailable,
-	KindPaymentRequired: http.StatusForbidden, // CONTRACT §9: a suspended subscription is a 403
+	KindInternal:             http.StatusInternalServerError,
+	KindInvalid:              http.StatusBadRequest,
+	KindUnauthenticated:      http.StatusUnauthorized,
+	KindForbidden:            http.StatusForbidden,
+	KindNotFound:             http.StatusNotFound,
+	KindConflict:             http.StatusConflict,
+	KindGone:                 http.StatusGone,
+	KindTooLarge:             http.StatusRequestEntityTooLarge,
+	KindRateLimited:          http.StatusTooManyRequests,
+	KindUnavailable:          http.StatusServiceUnavailable,
+	KindPaymentRequired:      http.StatusForbidden, // CONTRACT §9: a suspended subscription is a 403
+	KindMethodNotAllowed:     http.StatusMethodNotAllowed,
+	KindUnsupportedMediaType: http.StatusUnsupportedMediaType,
 }
 
 // Error is a failure a user can act on: a kind, a stable code and a sentence.

@@ -31,7 +31,7 @@ func TestPublicKeepsKindThroughWrapping(t *testing.T) {
 }
 
 func TestEveryKindHasAStatus(t *testing.T) {
-	for k := KindInternal; k <= KindPaymentRequired; k++ {
+	for k := KindInternal; k <= KindUnsupportedMediaType; k++ {
 		if Status(k) < 400 {
 			t.Fatalf("kind %d has status %d", k, Status(k))
 		}

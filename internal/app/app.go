@@ -1,0 +1,290 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"portico/internal/account"
+	"portico/internal/admin"
+	"portico/internal/config"
+	"portico/internal/platform/apperr"
+	"portico/internal/platform/httpx"
+	"portico/internal/platform/metrics"
+	"portico/internal/platform/render"
+	"portico/internal/platform/secrets"
+	"portico/internal/portal"
+	"portico/internal/publisher"
+	"portico/internal/store"
+	"portico/templates"
+)
+
+// Version is Portico's version, printed by `portico version`.
+const Version = "0.1.0"
+
+// ShutdownGrace is how long in-flight requests get to finish after SIGTERM;
+// Heroku sends SIGKILL 30 s after SIGTERM.
+const ShutdownGrace = 25 * time.Second
+
+// secretSetting is where a generated PORTICO_SECRET is kept.
+const secretSetting = "portico_secret"
+
+// App is a running Portico: every module on one handler.
+type App struct {
+	cfg      config.Config
+	log      *slog.Logger
+	store    *store.Store
+	registry *prometheus.Registry
+	echo     *echo.Echo
+	accounts *account.Service
+	keyring  *secrets.Keyring
+	// readiness checks beyond the database (the gateway's first snapshot, later).
+	readiness []func() bool
+	bg        sync.WaitGroup
+}
+
+// Options adjust New.
+type Options struct {
+	// Migrate applies pending migrations before anything else (`portico serve`).
+	Migrate bool
+}
+
+// New opens the database, runs migrations when asked, resolves the secret,
+// creates the first admin if there is none, and wires every module.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (*App, error) {
+	st, err := store.Open(ctx, cfg.Database, log)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, store: st, registry: metrics.NewRegistry()}
+	if err := a.init(ctx, opts); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) init(ctx context.Context, opts Options) error {
+	if opts.Migrate {
+		if _, err := a.store.Migrate(ctx); err != nil {
+			return err
+		}
+	}
+	secret := a.cfg.Secret.Reveal()
+	if secret == "" {
+		var err error
+		secret, err = a.store.EnsureSetting(ctx, secretSetting, secrets.Generate)
+		if err != nil {
+			return fmt.Errorf("app: PORTICO_SECRET: %w", err)
+		}
+	}
+	kr, err := secrets.NewKeyring([]byte(secret))
+	if err != nil {
+		return fmt.Errorf("app: PORTICO_SECRET: %w", err)
+	}
+	a.keyring = kr
+
+	a.accounts = account.NewService(a.store, a.log)
+	if _, err := a.accounts.EnsureDefaultOrg(ctx); err != nil {
+		return fmt.Errorf("app: default organisation: %w", err)
+	}
+	boot, err := a.accounts.Bootstrap(ctx, a.cfg.Admin.Email, a.cfg.Admin.Password)
+	if err != nil {
+		return fmt.Errorf("app: first admin: %w", err)
+	}
+	if boot.Created {
+		if boot.GeneratedPassword != "" {
+			// Printed once, on purpose: the operator has no other way to learn it.
+			a.log.Warn("first admin created with a generated password; change it after logging in",
+				"email", boot.Email, "password", boot.GeneratedPassword)
+		} else {
+			a.log.Info("first admin created", "email", boot.Email)
+		}
+	}
+	return a.routes()
+}
+
+// web is what every module's wiring needs to add its routes.
+type web struct {
+	e        *echo.Echo
+	r        *render.Renderer
+	csrf     *httpx.CSRF
+	accounts *account.Web
+	// browser is the middleware of every HTML area: body limit, CSRF, session.
+	browser []echo.MiddlewareFunc
+	// api is the /api/v1 group; authenticate is its auth middleware.
+	api          *echo.Group
+	authenticate echo.MiddlewareFunc
+}
+
+func (a *App) routes() error {
+	r, err := render.New(templates.FS, nil)
+	if err != nil {
+		return err
+	}
+	csrf := httpx.NewCSRF(a.keyring.Key("csrf"))
+	e := httpx.New(httpx.Options{Logger: a.log, Metrics: metrics.NewHTTP(a.registry), ErrorPage: errorPage(r)})
+	a.echo = e
+
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", a.readyz)
+	e.GET("/metrics", echo.WrapHandler(metrics.Handler(a.registry)))
+	e.GET("/static/*", staticHandler())
+
+	webAccounts := account.NewWeb(a.accounts, r)
+	apiAccounts := account.NewAPI(a.accounts, csrf)
+	w := &web{
+		e: e, r: r, csrf: csrf, accounts: webAccounts,
+		browser:      []echo.MiddlewareFunc{middleware.BodyLimit("1M"), csrf.Middleware(), webAccounts.LoadSession()},
+		api:          e.Group("/api/v1", middleware.BodyLimit("1M")),
+		authenticate: apiAccounts.Authenticate(),
+	}
+	if _, err := managementDoc(); err != nil {
+		return err
+	}
+	w.api.GET("/openapi.json", openAPIHandler)
+	apiAccounts.Register(w.api)
+	a.wireFoundationPages(w)
+	return nil
+}
+
+// wireFoundationPages adds the portal home, log-in pages, publisher landing page
+// and admin user management.
+func (a *App) wireFoundationPages(w *web) {
+	root := w.e.Group("", w.browser...)
+	portalGroup := w.e.Group("/portal", w.browser...)
+	w.accounts.Register(portalGroup)
+	portal.NewWeb(a.accounts, w.accounts, w.r).Register(root, portalGroup)
+	publisher.NewWeb(w.accounts, w.r).Register(w.e.Group("/publisher", w.browser...))
+	admin.NewWeb(a.accounts, w.accounts, w.r).Register(w.e.Group("/admin", w.browser...))
+}
+
+// Reserved is the set of first path segments Portico keeps for itself
+// (CONTRACT §3). Every other path is gateway traffic.
+var Reserved = map[string]bool{
+	"": true, "portal": true, "publisher": true, "admin": true, "api": true, "oauth2": true,
+	".well-known": true, "heroku": true, "billing": true, "static": true,
+	"healthz": true, "readyz": true, "metrics": true, "favicon.ico": true,
+}
+
+// ServeHTTP dispatches on the first path segment: reserved ones go to Echo,
+// everything else to the gateway.
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if Reserved[firstSegment(r.URL.Path)] {
+		a.echo.ServeHTTP(w, r)
+		return
+	}
+	a.gateway(w, r)
+}
+
+func firstSegment(p string) string {
+	p = strings.TrimPrefix(p, "/")
+	if i := strings.IndexByte(p, '/'); i >= 0 {
+		return p[:i]
+	}
+	return p
+}
+
+// gateway answers traffic for API contexts. The data plane arrives with the
+// gateway issue; until then no API can be published, so every context is unknown.
+func (a *App) gateway(w http.ResponseWriter, r *http.Request) {
+	writeJSONError(w, apperr.Newf(apperr.KindNotFound, "api_not_found", "No API is published at /%s.", firstSegment(r.URL.Path)))
+}
+
+func writeJSONError(w http.ResponseWriter, err error) {
+	status, body := apperr.Public(err)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = jsonEncode(w, body)
+}
+
+func (a *App) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := a.store.Ping(ctx); err != nil {
+		a.log.WarnContext(ctx, "not ready: database unreachable", "err", err)
+		return apperr.Unavailable("database_unavailable", "The database does not answer.")
+	}
+	for _, ready := range a.readiness {
+		if !ready() {
+			return apperr.Unavailable("gateway_not_loaded", "The gateway has not loaded its configuration yet.")
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// Store exposes the store (tests, the migrate command).
+func (a *App) Store() *store.Store { return a.store }
+
+// Accounts exposes the account service (tests).
+func (a *App) Accounts() *account.Service { return a.accounts }
+
+// StartBackground runs the janitors until ctx ends; Close waits for them.
+func (a *App) StartBackground(ctx context.Context) {
+	a.bg.Add(1)
+	go func() {
+		defer a.bg.Done()
+		a.accounts.RunJanitor(ctx, 10*time.Minute)
+	}()
+}
+
+// Serve listens on cfg.Port until ctx ends, then drains in-flight requests for up
+// to ShutdownGrace. ready, when not nil, receives the bound address.
+func (a *App) Serve(ctx context.Context, ready chan<- string) error {
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(a.cfg.Port))
+	if err != nil {
+		return fmt.Errorf("listen on port %d: %w", a.cfg.Port, err)
+	}
+	return a.ServeListener(ctx, ln, ready)
+}
+
+// ServeListener is Serve on a listener the caller opened (tests use port 0).
+func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready chan<- string) error {
+	srv := &http.Server{
+		Handler:           a,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	bgCtx, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	a.StartBackground(bgCtx)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.log.Info("Portico is listening", "url", a.cfg.BaseURL, "addr", ln.Addr().String(), "database", a.store.Dialect(), "version", Version)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down: draining in-flight requests", "grace", ShutdownGrace.String())
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	stopBG()
+	a.bg.Wait()
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown: requests still running after %s", ShutdownGrace)
+	}
+	return err
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.store.Close() }

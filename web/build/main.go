@@ -1,0 +1,33 @@
+// Command build bundles the front-end sources under web/ into static/ with esbuild's
+// Go API, so `go run` and CI need no Node. Run it with `make assets` and commit the
+// output: the binary embeds static/ as it is.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/evanw/esbuild/pkg/api"
+)
+
+func main() {
+	res := api.Build(api.BuildOptions{
+		EntryPoints: []string{"web/styles/portico.css"},
+		Outdir:      "static/css",
+		Bundle:      true,
+		Write:       true,
+		LogLevel:    api.LogLevelWarning,
+		// Keep it readable enough to debug in a browser; it is small either way.
+		MinifyWhitespace: true,
+		Target:           api.ES2020,
+	})
+	if len(res.Errors) > 0 {
+		for _, e := range res.Errors {
+			fmt.Fprintln(os.Stderr, e.Text)
+		}
+		os.Exit(1)
+	}
+	for _, f := range res.OutputFiles {
+		fmt.Printf("wrote %s (%d bytes)\n", f.Path, len(f.Contents))
+	}
+}
