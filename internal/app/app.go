@@ -156,6 +156,8 @@ func (a *App) routes() error {
 	w.api.GET("/openapi.json", openAPIHandler)
 	apiAccounts.Register(w.api)
 	a.wireFoundationPages(w)
+	// Module wiring: each module adds its routes from its own wire_<module>.go,
+	// called from one line here.
 	return nil
 }
 
