@@ -396,22 +396,27 @@ func (s *Service) Audit(ctx context.Context, actor Principal, action, objectType
 		Action: action, ObjectType: objectType, ObjectID: objectID, Detail: string(b), CreatedAt: s.now()})
 }
 
-// RunJanitor deletes expired sessions and tokens every interval until ctx ends.
+// PurgeExpired deletes expired sessions and tokens in batches and returns how
+// many went.
+func (s *Service) PurgeExpired(ctx context.Context) (int64, error) {
+	const batch = 500
+	var total int64
+	for {
+		n, err := s.repo.deleteExpired(ctx, s.now(), batch)
+		total += n
+		if err != nil || n < batch {
+			return total, err
+		}
+	}
+}
+
+// RunJanitor calls PurgeExpired every interval until ctx ends.
 func (s *Service) RunJanitor(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		for {
-			n, err := s.repo.deleteExpired(ctx, s.now(), 500)
-			if err != nil {
-				if ctx.Err() == nil {
-					s.log.WarnContext(ctx, "expired session clean-up failed", "err", err)
-				}
-				break
-			}
-			if n < 500 {
-				break
-			}
+		if _, err := s.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "expired session clean-up failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():

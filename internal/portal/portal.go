@@ -31,9 +31,11 @@ func NewWeb(accounts *account.Service, web *account.Web, r *render.Renderer) *We
 	return &Web{accounts: accounts, web: web, r: r}
 }
 
-// Register adds `/` to root and the portal home pages to the /portal group.
-func (w *Web) Register(root *echo.Group, g *echo.Group) {
-	root.GET("/", w.first)
+// Register adds `/` (with the browser middleware mw) and the portal home pages to
+// the /portal group. `/` is a single route, not a group, so unknown top-level paths
+// are not swept into the browser middleware.
+func (w *Web) Register(e *echo.Echo, mw []echo.MiddlewareFunc, g *echo.Group) {
+	e.GET("/", w.first, mw...)
 	g.GET("", w.first)
 	g.GET("/", w.first)
 	g.GET("/:org", w.home)
