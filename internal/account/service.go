@@ -34,11 +34,14 @@ type Service struct {
 	repo repo
 	log  *slog.Logger
 	now  func() time.Time
+	// logins throttles password guessing per e-mail address.
+	logins *throttle
 }
 
 // NewService returns the account service over st.
 func NewService(st *store.Store, log *slog.Logger) *Service {
-	return &Service{st: st, repo: repo{st}, log: log, now: func() time.Time { return time.Now().UTC() }}
+	now := func() time.Time { return time.Now().UTC() }
+	return &Service{st: st, repo: repo{st}, log: log, now: now, logins: newThrottle(now)}
 }
 
 // NewID returns a new time-ordered id (UUIDv7), so ids sort by creation.
@@ -258,12 +261,18 @@ func normEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
 // Authenticate checks an e-mail and password. Unknown e-mails cost the same time
 // as wrong passwords and get the same error.
 func (s *Service) Authenticate(ctx context.Context, email, password string) (User, error) {
+	email = normEmail(email)
+	if s.logins.blocked(email) {
+		return User{}, ErrTooManyAttempts
+	}
 	if len(password) > MaxPasswordLen {
+		s.logins.fail(email)
 		return User{}, ErrInvalidCredentials
 	}
-	u, err := s.repo.userByEmail(ctx, normEmail(email))
+	u, err := s.repo.userByEmail(ctx, email)
 	if errors.Is(err, ErrUserNotFound) {
 		_, _ = CheckPassword(dummyHash(), password)
+		s.logins.fail(email)
 		return User{}, ErrInvalidCredentials
 	}
 	if err != nil {
@@ -274,8 +283,10 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (Use
 		return User{}, fmt.Errorf("account: user %s: %w", u.ID, err)
 	}
 	if !ok || u.Disabled {
+		s.logins.fail(email)
 		return User{}, ErrInvalidCredentials
 	}
+	s.logins.succeed(email)
 	if err := s.repo.touchLogin(ctx, u.ID, s.now()); err != nil {
 		s.log.WarnContext(ctx, "recording login time failed", "err", err)
 	}

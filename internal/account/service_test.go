@@ -285,3 +285,24 @@ func TestPasswordHashes(t *testing.T) {
 		}
 	}
 }
+
+func TestRepeatedWrongPasswordsLockTheAddressOut(t *testing.T) {
+	st := storetest.Open(t, store.SQLite)
+	svc := newService(t, st)
+	ctx := context.Background()
+	adminOf(t, svc)
+	for i := 0; i < 10; i++ {
+		if _, err := svc.Authenticate(ctx, "admin@example.com", "wrong-password"); !errors.Is(err, account.ErrInvalidCredentials) {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	// Now even the right password is refused, with a 429 that says why.
+	_, err := svc.Authenticate(ctx, "ADMIN@example.com", "admin-password")
+	if !errors.Is(err, account.ErrTooManyAttempts) || apperr.Status(apperr.KindOf(err)) != 429 {
+		t.Fatalf("locked out: %v", err)
+	}
+	// Other accounts are unaffected.
+	if _, err := svc.Authenticate(ctx, "someone@example.com", "x-password"); !errors.Is(err, account.ErrInvalidCredentials) {
+		t.Fatalf("other address: %v", err)
+	}
+}

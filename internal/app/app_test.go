@@ -566,3 +566,60 @@ func TestShutdownDrainsInFlightRequests(t *testing.T) {
 		t.Fatal("still accepting connections after shutdown")
 	}
 }
+
+// TestGeneratedSecretSurvivesRestart: with no PORTICO_SECRET the first start makes
+// one and keeps it in the database, so a restart (or a second dyno) derives the
+// same keys: a CSRF token from before the restart still validates.
+func TestGeneratedSecretSurvivesRestart(t *testing.T) {
+	db := storetest.Database(t, store.SQLite)
+	start := func() (*app.App, string, func()) {
+		cfg, err := config.Load(func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Database = db
+		ctx, cancel := context.WithCancel(context.Background())
+		a, err := app.New(ctx, cfg, storetest.Logger(t), app.Options{Migrate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		ready, done := make(chan string, 1), make(chan error, 1)
+		go func() { done <- a.ServeListener(ctx, ln, ready) }()
+		addr := <-ready
+		return a, "http://" + addr, func() { cancel(); <-done; a.Close() }
+	}
+	a1, url1, stop1 := start()
+	secret, ok, err := a1.Store().Setting(context.Background(), "portico_secret")
+	if err != nil || !ok || len(secret) < 32 {
+		t.Fatalf("generated secret: %q %v %v", secret, ok, err)
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, body := get(t, c, url1+"/portal/login")
+	token := csrfFrom(t, body)
+	var csrfCookie *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "portico_csrf" {
+			csrfCookie = ck
+		}
+	}
+	stop1()
+
+	a2, url2, stop2 := start()
+	defer stop2()
+	again, _, _ := a2.Store().Setting(context.Background(), "portico_secret")
+	if again != secret {
+		t.Fatal("the secret changed across a restart")
+	}
+	req, _ := http.NewRequest("POST", url2+"/portal/login", strings.NewReader(url.Values{"csrf_token": {token}, "email": {"x@example.com"}, "password": {"wrong-pass"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(csrfCookie)
+	r, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusUnauthorized { // past CSRF, refused only for the password
+		t.Fatalf("token from before the restart: %d", r.StatusCode)
+	}
+}
