@@ -3,9 +3,9 @@ package app
 import (
 	"io"
 	"log/slog"
+	"portico/internal/platform/requestid"
 
 	"portico/internal/config"
-	"portico/internal/platform/httpx"
 )
 
 // NewLogger builds the process logger from LOG_LEVEL and LOG_FORMAT. Records
@@ -18,5 +18,5 @@ func NewLogger(cfg config.Log, w io.Writer) *slog.Logger {
 	} else {
 		h = slog.NewTextHandler(w, opts)
 	}
-	return slog.New(httpx.ContextHandler{Handler: h})
+	return slog.New(requestid.ContextHandler{Handler: h})
 }

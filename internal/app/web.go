@@ -5,6 +5,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"portico/internal/platform/requestid"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -30,7 +31,7 @@ func errorPage(r *render.Renderer) httpx.HTMLErrorPage {
 	return func(c echo.Context, status int, code, message string) error {
 		base := render.Base{Title: http.StatusText(status), CSRFToken: httpx.CSRFToken(c)}
 		v := errorView{Base: base, Status: status, StatusText: http.StatusText(status), Code: code, Message: message,
-			RequestID: httpx.RequestID(c.Request().Context())}
+			RequestID: requestid.From(c.Request().Context())}
 		return r.Page(c.Response(), status, "errors/error", v)
 	}
 }

@@ -114,3 +114,38 @@ func TestImportsFollowTheLayers(t *testing.T) {
 		t.Fatalf("only %d packages checked; is go list output parsed right?\n%s", checked, out)
 	}
 }
+
+// TestGatewayReachesNoDatabaseOrEcho follows every transitive import of the data
+// plane (all gateway packages but the loader, which reads the modules).
+func TestGatewayReachesNoDatabaseOrEcho(t *testing.T) {
+	root, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(strings.TrimSpace(string(root)))
+	list := exec.Command("go", "list", "./internal/gateway/...")
+	list.Dir = dir
+	out, err := list.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []string
+	for _, p := range strings.Fields(string(out)) {
+		if !strings.HasPrefix(p, "portico/internal/gateway/loader") {
+			pkgs = append(pkgs, p)
+		}
+	}
+	deps := exec.Command("go", append([]string{"list", "-deps"}, pkgs...)...)
+	deps.Dir = dir
+	out, err = deps.Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for _, d := range strings.Fields(string(out)) {
+		for _, bad := range hotPathForbidden {
+			if strings.HasPrefix(d, bad) {
+				t.Errorf("the gateway depends on %s (through some import): the hot path must not reach it", d)
+			}
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"portico/internal/platform/requestid"
 	"runtime"
 	"strings"
 	"time"
@@ -53,13 +54,13 @@ func requestContext(o Options) echo.MiddlewareFunc {
 		return func(c echo.Context) (err error) {
 			req := c.Request()
 			start := time.Now()
-			id := req.Header.Get(HeaderRequestID)
-			if !ValidRequestID(id) {
-				id = NewRequestID()
+			id := req.Header.Get(requestid.Header)
+			if !requestid.Valid(id) {
+				id = requestid.New()
 			}
-			ctx := WithRequestID(req.Context(), id)
+			ctx := requestid.With(req.Context(), id)
 			c.SetRequest(req.WithContext(ctx))
-			c.Response().Header().Set(HeaderRequestID, id)
+			c.Response().Header().Set(requestid.Header, id)
 
 			defer func() {
 				if r := recover(); r != nil {

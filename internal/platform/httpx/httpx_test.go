@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"portico/internal/platform/requestid"
 	"strings"
 	"testing"
 
@@ -20,7 +21,7 @@ import (
 func newEcho(t *testing.T) (*echo.Echo, *bytes.Buffer) {
 	t.Helper()
 	var logs bytes.Buffer
-	log := slog.New(ContextHandler{slog.NewTextHandler(&logs, nil)})
+	log := slog.New(requestid.ContextHandler{Handler: slog.NewTextHandler(&logs, nil)})
 	return New(Options{Logger: log, Metrics: metrics.NewHTTP(metrics.NewRegistry())}), &logs
 }
 

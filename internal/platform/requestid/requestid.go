@@ -1,4 +1,6 @@
-package httpx
+// Package requestid carries a request's id through contexts and logs. It is its
+// own package so the gateway can use it without importing Echo.
+package requestid
 
 import (
 	"context"
@@ -7,32 +9,32 @@ import (
 	"log/slog"
 )
 
-// HeaderRequestID is the request id header, kept when a caller sends a sane one.
-const HeaderRequestID = "X-Request-ID"
+// Header is the request id header, kept when a caller sends a sane one.
+const Header = "X-Request-ID"
 
 type requestIDKey struct{}
 
-// WithRequestID returns ctx carrying id.
-func WithRequestID(ctx context.Context, id string) context.Context {
+// With returns ctx carrying id.
+func With(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, requestIDKey{}, id)
 }
 
-// RequestID returns the request id carried by ctx, or "".
-func RequestID(ctx context.Context) string {
+// From returns the request id carried by ctx, or "".
+func From(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id
 }
 
-// NewRequestID returns 16 random bytes in hex.
-func NewRequestID() string {
+// New returns 16 random bytes in hex.
+func New() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
 
-// ValidRequestID reports whether a caller-sent id may be kept: 1-128 printable
+// Valid reports whether a caller-sent id may be kept: 1-128 printable
 // ASCII characters without spaces, so it is safe in headers and logs.
-func ValidRequestID(id string) bool {
+func Valid(id string) bool {
 	if len(id) == 0 || len(id) > 128 {
 		return false
 	}
@@ -50,7 +52,7 @@ type ContextHandler struct{ slog.Handler }
 
 // Handle adds request_id when ctx has one.
 func (h ContextHandler) Handle(ctx context.Context, r slog.Record) error {
-	if id := RequestID(ctx); id != "" {
+	if id := From(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
 	}
 	return h.Handler.Handle(ctx, r)

@@ -1,0 +1,343 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"portico/internal/platform/requestid"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"portico/internal/gateway/ratelimit"
+	"portico/internal/gateway/snapshot"
+)
+
+// Options configure a Gateway.
+type Options struct {
+	Log     *slog.Logger
+	Meter   Meter             // nil: events are discarded
+	Limiter ratelimit.Limiter // nil: an in-process limiter
+	Now     func() time.Time
+}
+
+// Gateway serves proxied API traffic from its current snapshot.
+type Gateway struct {
+	snap    atomic.Pointer[snapshot.Snapshot]
+	up      *upstreams
+	bufs    bufferPool
+	recs    sync.Pool
+	tokens  *tokenCache
+	limiter ratelimit.Limiter
+	meter   Meter
+	log     *slog.Logger
+	now     func() time.Time
+	// loadMu serialises Load; readers never take it.
+	loadMu sync.Mutex
+}
+
+// New returns a Gateway with no snapshot: it answers 503 until Load succeeds.
+func New(o Options) *Gateway {
+	g := &Gateway{up: newUpstreams(), tokens: newTokenCache(100_000), limiter: o.Limiter, meter: o.Meter, log: o.Log, now: o.Now}
+	if g.limiter == nil {
+		g.limiter = ratelimit.NewLocal()
+	}
+	if g.meter == nil {
+		g.meter = noMeter{}
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	g.recs.New = func() any { return new(recorder) }
+	return g
+}
+
+// Load compiles cfg and, when it builds, makes it the snapshot every new request
+// sees. On error the previous snapshot stays in service.
+func (g *Gateway) Load(cfg snapshot.Config) error {
+	g.loadMu.Lock()
+	defer g.loadMu.Unlock()
+	s, err := snapshot.Build(cfg, snapshot.Options{NewProxy: g.newProxy, Now: g.now})
+	if err != nil {
+		return err
+	}
+	if old := g.snap.Load(); old != nil && !sameKeys(old, cfg) {
+		g.tokens.clear()
+	}
+	g.snap.Store(s)
+	return nil
+}
+
+func sameKeys(old *snapshot.Snapshot, cfg snapshot.Config) bool {
+	if old.Issuer != cfg.Issuer || old.Audience != cfg.Audience {
+		return false
+	}
+	for _, k := range cfg.SigningKeys {
+		if _, ok := old.SigningKey(k.KID); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Snapshot returns the snapshot in service (nil before the first Load).
+func (g *Gateway) Snapshot() *snapshot.Snapshot { return g.snap.Load() }
+
+// Ready reports whether a snapshot has been loaded (/readyz).
+func (g *Gateway) Ready() bool { return g.snap.Load() != nil }
+
+// Close drops idle upstream connections.
+func (g *Gateway) Close() { g.up.closeIdle() }
+
+// ServeHTTP runs one call through the route's steps. The order is the contract's:
+// route → state → credential → subscription → scope → rate limit → proxy.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := g.now()
+	s := g.snap.Load()
+	if s == nil {
+		errNotReady.write(w)
+		return
+	}
+	route, rest, ok := s.Route(r.URL.Path)
+	if !ok {
+		errNoAPI.write(w)
+		return
+	}
+	api := route.API
+	switch api.State {
+	case snapshot.StatePublished:
+	case snapshot.StateDeprecated:
+		w.Header().Set("Deprecation", "true")
+	case snapshot.StatePrototyped:
+		g.mock(w, r, route, rest)
+		return
+	case snapshot.StateBlocked:
+		errBlocked.write(w)
+		return
+	default: // CREATED, RETIRED
+		errNoAPI.write(w)
+		return
+	}
+	op, ok := route.Match(r.Method, rest)
+	if !ok {
+		errNoOperation.write(w)
+		return
+	}
+
+	ev := Event{Time: start, APIID: api.ID, OrgID: api.OrgID}
+	if op != nil {
+		ev.Operation = op.Name
+	}
+	rec := g.recs.Get().(*recorder)
+	rec.ResponseWriter, rec.status, rec.bytes = w, 0, 0
+	defer func() {
+		ev.Status, ev.BytesOut = rec.status, rec.bytes
+		if ev.Status == 0 {
+			ev.Status = http.StatusOK
+		}
+		ev.BytesIn = r.ContentLength
+		ev.Latency = g.now().Sub(start)
+		rec.ResponseWriter = nil
+		g.recs.Put(rec)
+		g.meter.Record(ev)
+	}()
+
+	if !route.Open && (op == nil || !op.NoAuth) {
+		app, token, gerr := g.authenticate(s, route, r, start)
+		if gerr != nil {
+			gerr.write(rec)
+			return
+		}
+		ev.ApplicationID = app.ID
+		sub := s.Subscription(app.ID, api.ID)
+		switch {
+		case sub == nil:
+			errNotSubscribed.write(rec)
+			return
+		case sub.Status == snapshot.SubPending:
+			errPending.write(rec)
+			return
+		case sub.Status == snapshot.SubBlocked:
+			errSubBlocked.write(rec)
+			return
+		case sub.Status == snapshot.SubSuspended:
+			errPayment.write(rec)
+			return
+		case sub.Status != snapshot.SubActive:
+			errNotSubscribed.write(rec)
+			return
+		case sub.Tier == nil:
+			errNoTier.write(rec)
+			return
+		}
+		ev.SubscriptionID = sub.ID
+		if token != nil && op != nil && len(op.Scopes) > 0 && !hasScopes(token.scope, op.Scopes) {
+			errScope.write(rec)
+			return
+		}
+		if !g.limit(r.Context(), rec, sub, start) {
+			return
+		}
+		r.Header[headerApplication] = []string{app.ID}
+	} else {
+		delete(r.Header, headerApplication) // only the gateway may say who is calling
+	}
+	g.forward(rec, r, route, rest)
+}
+
+// authenticate finds the calling application from an API key or a bearer token,
+// as the route accepts. The token is returned for the scope check.
+func (g *Gateway) authenticate(s *snapshot.Snapshot, route *snapshot.Route, r *http.Request, now time.Time) (*snapshot.Application, *verifiedToken, *gwError) {
+	if key := r.Header.Get(headerAPIKey); key != "" {
+		if !route.AcceptsKey {
+			return nil, nil, errWrongCredential
+		}
+		k := s.Key(keySum(key))
+		if k == nil || (!k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt)) {
+			return nil, nil, errBadKey
+		}
+		app := s.Application(k.ApplicationID)
+		if app == nil {
+			return nil, nil, errBadKey
+		}
+		return app, nil, nil
+	}
+	authz := r.Header.Get("Authorization")
+	if authz == "" {
+		return nil, nil, errNoCredentials
+	}
+	scheme, raw, _ := strings.Cut(authz, " ")
+	if !strings.EqualFold(scheme, "Bearer") || raw == "" {
+		return nil, nil, errWrongCredential
+	}
+	if !route.AcceptsToken {
+		return nil, nil, errWrongCredential
+	}
+	tok, ok := g.tokens.get(raw, now)
+	if !ok {
+		if tok, ok = verifyToken(s, raw, now); !ok {
+			return nil, nil, errBadToken
+		}
+		g.tokens.put(raw, tok, now)
+	}
+	if tok.jti != "" && s.Revoked(tok.jti) {
+		return nil, nil, errBadToken
+	}
+	app := s.ApplicationByClientID(tok.clientID)
+	if app == nil {
+		return nil, nil, errBadToken
+	}
+	return app, &tok, nil
+}
+
+// limit applies the subscription's burst and tier limits and writes the
+// RateLimit-* headers. It reports whether the call may go on.
+func (g *Gateway) limit(ctx context.Context, w http.ResponseWriter, sub *snapshot.CompiledSubscription, now time.Time) bool {
+	t := sub.Tier
+	if t.Requests <= 0 { // Unlimited
+		return true
+	}
+	if t.Burst > 0 {
+		bs, be := ratelimit.Window("second", now)
+		res, err := g.limiter.Allow(ctx, sub.BurstKey, t.Burst, bs, be)
+		if err != nil {
+			errLimiter.write(w)
+			return false
+		}
+		if !res.Allowed {
+			setLimitHeaders(w, res, now)
+			errBurstLimited.write(w)
+			return false
+		}
+	}
+	ws, we := ratelimit.Window(t.Per, now)
+	res, err := g.limiter.Allow(ctx, sub.ID, t.Requests, ws, we)
+	if err != nil {
+		errLimiter.write(w)
+		return false
+	}
+	setLimitHeaders(w, res, now)
+	if !res.Allowed {
+		errRateLimited.write(w)
+		return false
+	}
+	return true
+}
+
+func setLimitHeaders(w http.ResponseWriter, res ratelimit.Result, now time.Time) {
+	h := w.Header()
+	reset := int64(res.Reset.Sub(now)+time.Second-1) / int64(time.Second)
+	if reset < 0 {
+		reset = 0
+	}
+	h["Ratelimit-Limit"] = []string{strconv.FormatInt(res.Limit, 10)}
+	h["Ratelimit-Remaining"] = []string{strconv.FormatInt(res.Remaining, 10)}
+	h["Ratelimit-Reset"] = []string{strconv.FormatInt(reset, 10)}
+	if !res.Allowed {
+		h["Retry-After"] = h["Ratelimit-Reset"]
+	}
+}
+
+// forward sends the call to the backend: the path after the API's prefix, the
+// caller's credentials removed, a request id kept or made.
+func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, route *snapshot.Route, rest string) {
+	if route.Handler == nil {
+		errBadGateway.write(w)
+		return
+	}
+	h := r.Header
+	delete(h, "Authorization")
+	delete(h, headerAPIKey)
+	if id := h.Get(headerRequestID); !requestid.Valid(id) {
+		h[headerRequestID] = []string{requestid.New()}
+	}
+	stripPrefix(r, rest)
+	route.Handler.ServeHTTP(w, r)
+}
+
+// stripPrefix leaves only the part of the path after /{context}[/{version}].
+func stripPrefix(r *http.Request, rest string) {
+	prefix := r.URL.Path
+	if strings.HasSuffix(r.URL.Path, rest) && rest != "/" {
+		prefix = r.URL.Path[:len(r.URL.Path)-len(rest)]
+	} else if rest == "/" {
+		prefix = strings.TrimSuffix(r.URL.Path, "/")
+	}
+	r.URL.Path = rest
+	if r.URL.RawPath != "" {
+		if strings.HasPrefix(r.URL.RawPath, prefix) {
+			r.URL.RawPath = r.URL.RawPath[len(prefix):]
+			if r.URL.RawPath == "" {
+				r.URL.RawPath = "/"
+			}
+		} else {
+			r.URL.RawPath = ""
+		}
+	}
+}
+
+// mock answers a PROTOTYPED API from the operation's example.
+func (g *Gateway) mock(w http.ResponseWriter, r *http.Request, route *snapshot.Route, rest string) {
+	op, ok := route.Match(r.Method, rest)
+	if !ok {
+		errNoOperation.write(w)
+		return
+	}
+	if op == nil || op.Mock == nil {
+		errNoMock.write(w)
+		return
+	}
+	h := w.Header()
+	if op.Mock.ContentType != "" {
+		h.Set("Content-Type", op.Mock.ContentType)
+	}
+	h.Set("X-Portico-Mock", "true")
+	status := op.Mock.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(op.Mock.Body)
+}

@@ -1,0 +1,126 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"portico/internal/gateway/snapshot"
+)
+
+// Headers the gateway owns on the way to the backend.
+const (
+	headerApplication = "X-Portico-Application"
+	headerRequestID   = "X-Request-ID"
+	headerAPIKey      = "Apikey" // canonical form of "apikey"
+)
+
+// upstreams keeps one transport per backend origin and response timeout. They
+// outlive snapshots, so keep-alive pools survive every reload.
+type upstreams struct {
+	mu sync.Mutex
+	m  map[string]*http.Transport
+}
+
+func newUpstreams() *upstreams { return &upstreams{m: map[string]*http.Transport{}} }
+
+func (u *upstreams) transport(target *url.URL, timeout time.Duration) *http.Transport {
+	key := target.Scheme + "://" + target.Host + "|" + strconv.FormatInt(int64(timeout), 10)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if t, ok := u.m[key]; ok {
+		return t
+	}
+	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	t := &http.Transport{
+		Proxy:                 nil, // never an environment proxy between the gateway and its backends
+		DialContext:           d.DialContext,
+		MaxIdleConns:          0,
+		MaxIdleConnsPerHost:   512,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		// A backend slower than the API's timeout to start answering is a 504;
+		// a slow body once started streams on (downloads, server-sent events).
+		ResponseHeaderTimeout: timeout,
+		DisableCompression:    true, // pass the backend's encoding through untouched
+	}
+	u.m[key] = t
+	return t
+}
+
+// closeIdle drops idle connections (on shutdown).
+func (u *upstreams) closeIdle() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, t := range u.m {
+		t.CloseIdleConnections()
+	}
+}
+
+// bufferPool lends the proxy 32 KiB copy buffers instead of allocating per call.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) {
+	if cap(buf) == 32<<10 {
+		buf = buf[:cap(buf)]
+		b.p.Put(&buf)
+	}
+}
+
+// newProxy builds a route's reverse proxy once, at snapshot build time.
+func (g *Gateway) newProxy(r *snapshot.Route) (http.Handler, error) {
+	target := r.Backends[0]
+	api := r.API
+	headerName := http.CanonicalHeaderKey(api.BackendHeader)
+	headerValue := []string{api.BackendHeaderValue}
+	return &httputil.ReverseProxy{
+		Transport:  g.up.transport(target, r.Timeout),
+		BufferPool: &g.bufs,
+		// Streaming answers (server-sent events, chunked downloads) reach the
+		// client as they arrive.
+		FlushInterval: -1,
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
+			pr.SetXForwarded()
+			if headerName != "" {
+				pr.Out.Header[headerName] = headerValue
+			}
+		},
+		ErrorHandler: g.proxyError,
+		ErrorLog:     nil,
+	}, nil
+}
+
+// proxyError answers a failed upstream call: 504 when the backend was too slow,
+// 502 when it could not be reached or broke the connection, nothing when the
+// client itself went away.
+func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		if rec, ok := w.(*recorder); ok {
+			rec.status = 499 // client closed the request (nginx's convention, for metering)
+		}
+		return
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		errTimeout.write(w)
+		return
+	}
+	g.log.DebugContext(r.Context(), "backend call failed", "err", err, "host", r.Host)
+	errBadGateway.write(w)
+}
