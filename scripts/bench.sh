@@ -41,3 +41,6 @@ testenv_up || { echo "test servers unavailable (CI=${CI:-})" >&2; exit 1; }
 
 heading "go test -run '^\$' -bench ${BENCH:-.} -benchmem ${extra_flags[*]} ${packages[*]}"
 go test -run '^$' -bench "${BENCH:-.}" -benchmem -timeout 60m "${extra_flags[@]}" "${packages[@]}"
+
+heading "Gateway under load: backend alone, bare reverse proxy, nginx, Portico (wrk)"
+go run ./cmd/portico-bench ${BENCH_LOAD_FLAGS:-}

@@ -272,11 +272,16 @@ func setLimitHeaders(w http.ResponseWriter, res ratelimit.Result, now time.Time)
 	if reset < 0 {
 		reset = 0
 	}
-	h["Ratelimit-Limit"] = []string{strconv.FormatInt(res.Limit, 10)}
-	h["Ratelimit-Remaining"] = []string{strconv.FormatInt(res.Remaining, 10)}
-	h["Ratelimit-Reset"] = []string{strconv.FormatInt(reset, 10)}
+	// One backing array for the three (or four) header values: one allocation.
+	vals := make([]string, 3)
+	vals[0] = strconv.FormatInt(res.Limit, 10)
+	vals[1] = strconv.FormatInt(res.Remaining, 10)
+	vals[2] = strconv.FormatInt(reset, 10)
+	h["Ratelimit-Limit"] = vals[0:1:1]
+	h["Ratelimit-Remaining"] = vals[1:2:2]
+	h["Ratelimit-Reset"] = vals[2:3:3]
 	if !res.Allowed {
-		h["Retry-After"] = h["Ratelimit-Reset"]
+		h["Retry-After"] = vals[2:3:3]
 	}
 }
 
