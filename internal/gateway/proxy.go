@@ -26,6 +26,7 @@ const (
 type upstreams struct {
 	mu sync.Mutex
 	m  map[string]*http.Transport
+	h  map[string]*health
 }
 
 func newUpstreams() *upstreams { return &upstreams{m: map[string]*http.Transport{}} }
@@ -87,8 +88,12 @@ func (g *Gateway) newProxy(r *snapshot.Route) (http.Handler, error) {
 	api := r.API
 	headerName := http.CanonicalHeaderKey(api.BackendHeader)
 	headerValue := []string{api.BackendHeaderValue}
-	return &httputil.ReverseProxy{
-		Transport:  g.up.transport(target, r.Timeout),
+	var transport http.RoundTripper = g.up.transport(target, r.Timeout)
+	if len(r.Backends) > 1 {
+		transport = g.newPool(r)
+	}
+	return &routeProxy{pool: poolOf(transport), ReverseProxy: httputil.ReverseProxy{
+		Transport:  transport,
 		BufferPool: &g.bufs,
 		// Streaming answers (server-sent events, chunked downloads) reach the
 		// client as they arrive.
@@ -102,8 +107,21 @@ func (g *Gateway) newProxy(r *snapshot.Route) (http.Handler, error) {
 			}
 		},
 		ErrorHandler: g.proxyError,
-		ErrorLog:     nil,
-	}, nil
+	}}, nil
+}
+
+// routeProxy is a route's reverse proxy, keeping its backend pool reachable for
+// tests and diagnostics.
+type routeProxy struct {
+	httputil.ReverseProxy
+	pool *pool
+}
+
+func (p *routeProxy) unwrapPool() *pool { return p.pool }
+
+func poolOf(rt http.RoundTripper) *pool {
+	p, _ := rt.(*pool)
+	return p
 }
 
 // proxyError answers a failed upstream call: 504 when the backend was too slow,

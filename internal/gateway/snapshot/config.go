@@ -23,6 +23,12 @@ const (
 	SubSuspended = "SUSPENDED" // unpaid (CONTRACT §9)
 )
 
+// Load-balancing modes over an API's backends.
+const (
+	BalanceFailover   = "failover"
+	BalanceRoundRobin = "round_robin"
+)
+
 // Auth types an API accepts.
 const (
 	AuthOAuth2 = "oauth2"
@@ -66,8 +72,10 @@ type API struct {
 	State   string
 	// Auth lists accepted credentials; empty means the API is open.
 	Auth []string
-	// Backends are base URLs; the first is used, the others are failovers.
+	// Backends are base URLs. With Balance "failover" (the default) the first
+	// healthy one takes every call; with "round_robin" they take turns.
 	Backends  []string
+	Balance   string
 	TimeoutMS int
 	// BackendHeader, when set, is added to every upstream request (a secret
 	// header or a prebuilt basic-auth Authorization).
