@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds the built assets.
 //
-//go:embed css
+//go:embed css publisher
 var FS embed.FS

@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds every template.
 //
-//go:embed layouts partials errors account portal publisher admin
+//go:embed layouts partials errors account portal publisher admin oauth
 var FS embed.FS

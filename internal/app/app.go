@@ -16,9 +16,12 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"portico/internal/access"
 	"portico/internal/account"
 	"portico/internal/admin"
+	"portico/internal/catalog"
 	"portico/internal/config"
+	"portico/internal/oauth"
 	"portico/internal/platform/apperr"
 	"portico/internal/platform/httpx"
 	"portico/internal/platform/metrics"
@@ -49,6 +52,9 @@ type App struct {
 	echo     *echo.Echo
 	accounts *account.Service
 	keyring  *secrets.Keyring
+	access   *access.Service
+	oauth    *oauth.Server
+	catalog  *catalog.Service
 	// readiness checks beyond the database (the gateway's first snapshot, later).
 	readiness []func() bool
 	bg        sync.WaitGroup
@@ -158,6 +164,12 @@ func (a *App) routes() error {
 	a.wireFoundationPages(w)
 	// Module wiring: each module adds its routes from its own wire_<module>.go,
 	// called from one line here.
+	if err := a.wireOAuth(w); err != nil {
+		return err
+	}
+	if err := a.wireCatalog(w); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -238,6 +250,7 @@ func (a *App) StartBackground(ctx context.Context) {
 		defer a.bg.Done()
 		a.accounts.RunJanitor(ctx, 10*time.Minute)
 	}()
+	a.startOAuthJanitor(ctx)
 }
 
 // Serve listens on cfg.Port until ctx ends, then drains in-flight requests for up

@@ -1,8 +1,9 @@
-// Package publisher serves the publisher UI at /publisher, where API owners design,
-// import, version and publish their organisation's APIs. The catalog issue fills it;
-// today it is the signed-in landing page for publishers and admins.
+// Package publisher serves the publisher UI at /publisher, where API owners of an
+// organisation design, import, version and publish its APIs, edit operations and
+// documents, and manage tiers. Pages are server-rendered; the OpenAPI editor
+// validates as you type with a little script from web/publisher.
 //
-// publisher imports account and platform (and catalog once it exists).
+// publisher imports account, catalog and platform.
 package publisher
 
 import (
@@ -14,31 +15,23 @@ import (
 	"portico/internal/platform/render"
 )
 
-const pageHome = "publisher/home"
-
-// Web serves the publisher pages.
+// Web serves the publisher landing page.
 type Web struct {
 	web *account.Web
 	r   *render.Renderer
 }
 
-// NewWeb returns the publisher pages.
+// NewWeb returns the publisher landing page.
 func NewWeb(web *account.Web, r *render.Renderer) *Web { return &Web{web: web, r: r} }
 
-// Register adds the publisher routes to the /publisher group; only publishers and
-// admins get in.
+// Register adds /publisher itself, which leads to the list of APIs; only
+// publishers and admins get in.
 func (w *Web) Register(g *echo.Group) {
 	g.Use(w.web.RequireRole(account.RoleAdmin, account.RolePublisher))
 	g.GET("", w.home)
 	g.GET("/", w.home)
 }
 
-type homeView struct{ render.Base }
-
 func (w *Web) home(c echo.Context) error {
-	base, err := w.web.Base(c, "publisher", "Publisher", nil)
-	if err != nil {
-		return err
-	}
-	return w.r.Page(c.Response(), http.StatusOK, pageHome, homeView{Base: base})
+	return c.Redirect(http.StatusSeeOther, "/publisher/apis")
 }

@@ -12,11 +12,16 @@ import (
 
 func main() {
 	res := api.Build(api.BuildOptions{
-		EntryPoints: []string{"web/styles/portico.css"},
-		Outdir:      "static/css",
-		Bundle:      true,
-		Write:       true,
-		LogLevel:    api.LogLevelWarning,
+		// Each entry names its output under static/ (without the extension).
+		EntryPointsAdvanced: []api.EntryPoint{
+			{InputPath: "web/styles/portico.css", OutputPath: "css/portico"},
+			{InputPath: "web/publisher/publisher.css", OutputPath: "publisher/publisher"},
+			{InputPath: "web/publisher/editor.js", OutputPath: "publisher/editor"},
+		},
+		Outdir:   "static",
+		Bundle:   true,
+		Write:    true,
+		LogLevel: api.LogLevelWarning,
 		// Keep it readable enough to debug in a browser; it is small either way.
 		MinifyWhitespace: true,
 		Target:           api.ES2020,
