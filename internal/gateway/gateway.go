@@ -13,6 +13,7 @@ import (
 
 	"portico/internal/gateway/ratelimit"
 	"portico/internal/gateway/snapshot"
+	"portico/internal/platform/metering"
 )
 
 // Options configure a Gateway.
@@ -45,7 +46,7 @@ func New(o Options) *Gateway {
 		g.limiter = ratelimit.NewLocal()
 	}
 	if g.meter == nil {
-		g.meter = noMeter{}
+		g.meter = metering.Discard{}
 	}
 	if g.now == nil {
 		g.now = time.Now

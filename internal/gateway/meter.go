@@ -1,30 +1,9 @@
 package gateway
 
-import (
-	"time"
+import "portico/internal/platform/metering"
+
+// Event and Meter are the metering package's: analytics implements Meter.
+type (
+	Event = metering.Event
+	Meter = metering.Meter
 )
-
-// Event is one metered call: fixed size, no pointers into the request, so
-// sending it never keeps a request alive.
-type Event struct {
-	Time           time.Time
-	APIID          string
-	Operation      string // "GET /pets/{id}", or "" when the API has no operations
-	ApplicationID  string
-	SubscriptionID string
-	OrgID          string
-	Status         int
-	Latency        time.Duration
-	BytesIn        int64
-	BytesOut       int64
-}
-
-// Meter receives events. Record must not block: an implementation with a full
-// buffer drops the event and counts it.
-type Meter interface {
-	Record(Event)
-}
-
-type noMeter struct{}
-
-func (noMeter) Record(Event) {}
