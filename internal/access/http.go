@@ -26,6 +26,16 @@ func (a *API) Register(g *echo.Group, auth echo.MiddlewareFunc) {
 	g.GET("/applications/:id", a.get, auth)
 	g.DELETE("/applications/:id", a.delete, auth)
 	g.POST("/applications/:id/secret", a.rotateSecret, auth)
+	g.POST("/applications/:id/keys", a.createKey, auth)
+	g.GET("/applications/:id/keys", a.listKeys, auth)
+	g.DELETE("/applications/:id/keys/:key_id", a.revokeKey, auth)
+	g.POST("/subscriptions", a.subscribe, auth)
+	g.GET("/subscriptions", a.listSubscriptions, auth)
+	g.GET("/subscriptions/:id", a.getSubscription, auth)
+	g.DELETE("/subscriptions/:id", a.unsubscribe, auth)
+	for _, action := range []string{"approve", "reject", "block", "unblock"} {
+		g.POST("/subscriptions/:id/"+action, a.moderate(action), auth)
+	}
 }
 
 // ApplicationJSON is an application as the API shows it (never its secret hash).

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"portico/internal/account"
+	"portico/internal/catalog"
 	"portico/internal/platform/apperr"
 	"portico/internal/platform/secrets"
 	"portico/internal/store"
@@ -37,6 +38,8 @@ type Service struct {
 	st       *store.Store
 	repo     repo
 	accounts *account.Service
+	catalog  *catalog.Service
+	payments PaymentGate
 	hasher   *SecretHasher
 	log      *slog.Logger
 	now      func() time.Time
@@ -44,10 +47,13 @@ type Service struct {
 
 // NewService returns the access service. hasher must be the one the OAuth server
 // verifies client secrets with.
-func NewService(st *store.Store, accounts *account.Service, hasher *SecretHasher, log *slog.Logger) *Service {
-	return &Service{st: st, repo: repo{st}, accounts: accounts, hasher: hasher, log: log,
+func NewService(st *store.Store, accounts *account.Service, cat *catalog.Service, hasher *SecretHasher, log *slog.Logger) *Service {
+	return &Service{st: st, repo: repo{st}, accounts: accounts, catalog: cat, hasher: hasher, log: log,
 		now: func() time.Time { return time.Now().UTC() }}
 }
+
+// SetPaymentGate lets billing take part in subscriptions to paid tiers.
+func (s *Service) SetPaymentGate(g PaymentGate) { s.payments = g }
 
 // Hasher is the client-secret hasher.
 func (s *Service) Hasher() *SecretHasher { return s.hasher }

@@ -164,10 +164,10 @@ func (a *App) routes() error {
 	a.wireFoundationPages(w)
 	// Module wiring: each module adds its routes from its own wire_<module>.go,
 	// called from one line here.
-	if err := a.wireOAuth(w); err != nil {
+	if err := a.wireCatalog(w); err != nil {
 		return err
 	}
-	if err := a.wireCatalog(w); err != nil {
+	if err := a.wireOAuth(w); err != nil { // applications need the catalog for subscriptions
 		return err
 	}
 	return nil

@@ -17,7 +17,7 @@ const oauthJanitorEvery = 10 * time.Minute
 // (/oauth2, /.well-known). Applications are the server's clients.
 func (a *App) wireOAuth(w *web) error {
 	hasher := access.NewSecretHasher(a.keyring.Key("client-secret-pepper"))
-	a.access = access.NewService(a.store, a.accounts, hasher, a.log)
+	a.access = access.NewService(a.store, a.accounts, a.catalog, hasher, a.log)
 	access.NewAPI(a.access).Register(w.api, w.authenticate)
 
 	srv, err := oauth.New(a.store, a.access, w.accounts, w.r, oauth.Config{

@@ -228,3 +228,20 @@ func containsString(xs []string, x string) bool {
 	}
 	return false
 }
+
+// TierByName finds an organisation's tier by name (built-ins included).
+func (s *Service) TierByName(ctx context.Context, orgID, name string) (Tier, error) {
+	if err := s.EnsureTiers(ctx, orgID); err != nil {
+		return Tier{}, err
+	}
+	ts, err := s.repo.tiers(ctx, orgID)
+	if err != nil {
+		return Tier{}, err
+	}
+	for _, t := range ts {
+		if t.Name == name {
+			return t, nil
+		}
+	}
+	return Tier{}, ErrTierNotFound
+}

@@ -159,3 +159,16 @@ func IsUniqueViolation(err error) bool {
 func IsNotFound(err error) bool {
 	return errors.Is(err, gorm.ErrRecordNotFound) || errors.Is(err, sql.ErrNoRows)
 }
+
+// ReadTx runs fn in a read-only transaction that sees one consistent state of the
+// database (REPEATABLE READ on Postgres; a WAL read snapshot on SQLite). The
+// gateway loader reads a whole snapshot this way.
+func (s *Store) ReadTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.dialect == Postgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(context.WithValue(ctx, txKey{}, tx))
+	}, opts)
+}
