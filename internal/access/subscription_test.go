@@ -222,4 +222,3 @@ func TestAPIKeys(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
-
