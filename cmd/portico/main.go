@@ -97,8 +97,18 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stdout, "portico: %d migration(s) applied; the schema is up to date\n", n)
 		return 0
 	case "gateway":
-		fmt.Fprintln(stderr, "portico gateway: the stand-alone data plane is not built yet; `portico serve` runs everything on one listener")
-		return 2
+		a, err := app.New(ctx, cfg, log, app.Options{GatewayOnly: true})
+		if err != nil {
+			log.Error("cannot start the gateway", "err", err)
+			return 1
+		}
+		defer a.Close()
+		if err := a.Serve(ctx, nil); err != nil {
+			log.Error("gateway stopped", "err", err)
+			return 1
+		}
+		log.Info("stopped cleanly")
+		return 0
 	case "heroku":
 		fmt.Fprintln(stderr, "portico heroku manifest: the Heroku add-on is not built yet")
 		return 2

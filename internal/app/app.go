@@ -21,9 +21,12 @@ import (
 	"portico/internal/admin"
 	"portico/internal/catalog"
 	"portico/internal/config"
+	"portico/internal/gateway"
+	"portico/internal/gateway/loader"
 	"portico/internal/oauth"
 	"portico/internal/platform/apperr"
 	"portico/internal/platform/httpx"
+	"portico/internal/platform/metering"
 	"portico/internal/platform/metrics"
 	"portico/internal/platform/render"
 	"portico/internal/platform/secrets"
@@ -55,15 +58,25 @@ type App struct {
 	access   *access.Service
 	oauth    *oauth.Server
 	catalog  *catalog.Service
-	// readiness checks beyond the database (the gateway's first snapshot, later).
+	// readiness checks beyond the database (the gateway's first snapshot).
 	readiness []func() bool
-	bg        sync.WaitGroup
+	// gatewayOnly is `portico gateway`: the data plane and health endpoints only.
+	gatewayOnly bool
+	gw          *gateway.Gateway
+	loader      *loader.Loader
+	// meter receives the gateway's metering events (analytics); nil discards them.
+	meter metering.Meter
+	bg    sync.WaitGroup
 }
 
 // Options adjust New.
 type Options struct {
 	// Migrate applies pending migrations before anything else (`portico serve`).
 	Migrate bool
+	// GatewayOnly runs the data plane alone (`portico gateway`): no UI, no
+	// management API, no migrations and no first-start writes; the database must
+	// have been set up by `portico serve` or `portico migrate`.
+	GatewayOnly bool
 }
 
 // New opens the database, runs migrations when asked, resolves the secret,
@@ -87,8 +100,21 @@ func (a *App) init(ctx context.Context, opts Options) error {
 			return err
 		}
 	}
+	a.gatewayOnly = opts.GatewayOnly
 	secret := a.cfg.Secret.Reveal()
-	if secret == "" {
+	switch {
+	case secret != "":
+	case opts.GatewayOnly:
+		var ok bool
+		var err error
+		secret, ok, err = a.store.Setting(ctx, secretSetting)
+		if err != nil {
+			return fmt.Errorf("app: PORTICO_SECRET: %w", err)
+		}
+		if !ok {
+			return errors.New("app: PORTICO_SECRET is not set and no generated secret is in the database: start `portico serve` once first, or set PORTICO_SECRET on every node")
+		}
+	default:
 		var err error
 		secret, err = a.store.EnsureSetting(ctx, secretSetting, secrets.Generate)
 		if err != nil {
@@ -102,6 +128,13 @@ func (a *App) init(ctx context.Context, opts Options) error {
 	a.keyring = kr
 
 	a.accounts = account.NewService(a.store, a.log)
+	if opts.GatewayOnly {
+		if err := a.routes(); err != nil {
+			return err
+		}
+		a.loadGateway(ctx)
+		return nil
+	}
 	if _, err := a.accounts.EnsureDefaultOrg(ctx); err != nil {
 		return fmt.Errorf("app: default organisation: %w", err)
 	}
@@ -118,7 +151,11 @@ func (a *App) init(ctx context.Context, opts Options) error {
 			a.log.Info("first admin created", "email", boot.Email)
 		}
 	}
-	return a.routes()
+	if err := a.routes(); err != nil {
+		return err
+	}
+	a.loadGateway(ctx)
+	return nil
 }
 
 // web is what every module's wiring needs to add its routes.
@@ -163,11 +200,14 @@ func (a *App) routes() error {
 	apiAccounts.Register(w.api)
 	a.wireFoundationPages(w)
 	// Module wiring: each module adds its routes from its own wire_<module>.go,
-	// called from one line here.
+	// called from one line here. The gateway comes last: it reads the others.
 	if err := a.wireCatalog(w); err != nil {
 		return err
 	}
 	if err := a.wireOAuth(w); err != nil { // applications need the catalog for subscriptions
+		return err
+	}
+	if err := a.wireGateway(w); err != nil {
 		return err
 	}
 	return nil
@@ -183,22 +223,21 @@ func (a *App) wireFoundationPages(w *web) {
 	admin.NewWeb(a.accounts, w.accounts, w.r).Register(w.e.Group("/admin", w.browser...))
 }
 
-// Reserved is the set of first path segments Portico keeps for itself
-// (CONTRACT §3). Every other path is gateway traffic.
-var Reserved = map[string]bool{
-	"": true, "portal": true, "publisher": true, "admin": true, "api": true, "oauth2": true,
-	".well-known": true, "heroku": true, "billing": true, "static": true,
-	"healthz": true, "readyz": true, "metrics": true, "favicon.ico": true,
-}
-
-// ServeHTTP dispatches on the first path segment: reserved ones go to Echo,
-// everything else to the gateway.
+// ServeHTTP dispatches on the first path segment: reserved ones (CONTRACT §3,
+// catalog.IsReserved) go to Echo, everything else to the gateway. A gateway-only
+// process (`portico gateway`) keeps only the health endpoints for itself.
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if Reserved[firstSegment(r.URL.Path)] {
+	seg := firstSegment(r.URL.Path)
+	if a.gatewayOnly {
+		if seg == "healthz" || seg == "readyz" || seg == "metrics" {
+			a.echo.ServeHTTP(w, r)
+			return
+		}
+	} else if seg == "" || seg == "favicon.ico" || catalog.IsReserved(seg) {
 		a.echo.ServeHTTP(w, r)
 		return
 	}
-	a.gateway(w, r)
+	a.gw.ServeHTTP(w, r)
 }
 
 func firstSegment(p string) string {
@@ -207,12 +246,6 @@ func firstSegment(p string) string {
 		return p[:i]
 	}
 	return p
-}
-
-// gateway answers traffic for API contexts. The data plane arrives with the
-// gateway issue; until then no API can be published, so every context is unknown.
-func (a *App) gateway(w http.ResponseWriter, r *http.Request) {
-	writeJSONError(w, apperr.Newf(apperr.KindNotFound, "api_not_found", "No API is published at /%s.", firstSegment(r.URL.Path)))
 }
 
 func writeJSONError(w http.ResponseWriter, err error) {
@@ -251,6 +284,8 @@ func (a *App) StartBackground(ctx context.Context) {
 		a.accounts.RunJanitor(ctx, 10*time.Minute)
 	}()
 	a.startOAuthJanitor(ctx)
+	a.startGateway(ctx)
+	a.startHerokuWorker(ctx)
 }
 
 // Serve listens on cfg.Port until ctx ends, then drains in-flight requests for up
@@ -279,7 +314,11 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready chan<- s
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	a.log.Info("Portico is listening", "url", a.cfg.BaseURL, "addr", ln.Addr().String(), "database", a.store.Dialect(), "version", Version)
+	mode := "serve"
+	if a.gatewayOnly {
+		mode = "gateway"
+	}
+	a.log.Info("Portico is listening", "url", a.cfg.BaseURL, "addr", ln.Addr().String(), "mode", mode, "database", a.store.Dialect(), "version", Version)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -294,6 +333,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready chan<- s
 	err := srv.Shutdown(sctx)
 	stopBG()
 	a.bg.Wait()
+	a.gw.Close()
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown: requests still running after %s", ShutdownGrace)
 	}

@@ -293,3 +293,22 @@ func wrap(what string, err error) error {
 	}
 	return fmt.Errorf("catalog: %s: %w", what, err)
 }
+
+// gatewayRows reads the APIs in states, their operations and every tier, for
+// the gateway's snapshot.
+func (r repo) gatewayRows(ctx context.Context, states []State) ([]API, []Operation, []Tier, error) {
+	var apis []API
+	if err := r.st.DB(ctx).Where("state IN ?", states).Order("id").Find(&apis).Error; err != nil {
+		return nil, nil, nil, wrap("read APIs", err)
+	}
+	var ops []Operation
+	if err := r.st.DB(ctx).Where("api_id IN (SELECT id FROM apis WHERE state IN ?)", states).
+		Order("api_id, position, id").Find(&ops).Error; err != nil {
+		return nil, nil, nil, wrap("read operations", err)
+	}
+	var tiers []Tier
+	if err := r.st.DB(ctx).Order("org_id, name").Find(&tiers).Error; err != nil {
+		return nil, nil, nil, wrap("read tiers", err)
+	}
+	return apis, ops, tiers, nil
+}

@@ -17,6 +17,9 @@ type Config struct {
 	Database Database
 	// RedisURL, when set, shares rate-limit counters across nodes.
 	RedisURL string
+	// GatewayNodes is how many gateway nodes share the limits: while Redis is
+	// unreachable each node admits its share (limit / GatewayNodes) alone.
+	GatewayNodes int
 	// BaseURL is the public URL, without a trailing slash.
 	BaseURL string
 	// Secret signs cookies and CSRF tokens and keys the OAuth server. Empty means
@@ -139,6 +142,16 @@ func Load(getenv func(string) string) (Config, error) {
 			fail("REDIS_URL", "must look like redis://[:password@]host:port[/db] or rediss://…")
 		} else {
 			c.RedisURL = v
+		}
+	}
+
+	c.GatewayNodes = 1
+	if v := strings.TrimSpace(getenv("PORTICO_GATEWAY_NODES")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			fail("PORTICO_GATEWAY_NODES", "%q is not a node count (1-1000)", v)
+		} else {
+			c.GatewayNodes = n
 		}
 	}
 

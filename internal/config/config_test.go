@@ -91,6 +91,7 @@ func TestLoadRejectsBadValuesNamingTheVariable(t *testing.T) {
 		{"smtp wrong scheme", "SMTP_URL", "http://mail"},
 		{"log level unknown", "LOG_LEVEL", "verbose"},
 		{"log format unknown", "LOG_FORMAT", "xml"},
+		{"node count zero", "PORTICO_GATEWAY_NODES", "0"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -142,8 +142,17 @@ func (k *Keys) ensure(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := k.st.DB(ctx).Create(&row).Error; err != nil {
-		return fmt.Errorf("oauth: store signing key: %w", err)
+	// The gateway verifies tokens with the keys of its snapshot: a new key must
+	// reach it (config version) before the first token it signs does.
+	err = k.st.InTx(ctx, func(ctx context.Context) error {
+		if err := k.st.DB(ctx).Create(&row).Error; err != nil {
+			return fmt.Errorf("oauth: store signing key: %w", err)
+		}
+		_, err := k.st.BumpConfigVersion(ctx)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	k.log.InfoContext(ctx, "created an access-token signing key", "kid", row.KID, "alg", row.Algorithm)
 	return k.load(ctx)

@@ -229,3 +229,30 @@ func (s *Server) NewOrg(t testing.TB, slug string) string {
 	}
 	return s.Token(t, email, pw)
 }
+
+// StartGateway runs a `portico gateway` node over the same database as s, until
+// the test ends.
+func StartGateway(t testing.TB, s *Server) *Server {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := s.Config
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, storetest.Logger(t), app.Options{GatewayOnly: true})
+	if err != nil {
+		cancel()
+		t.Fatalf("apptest: start gateway: %v", err)
+	}
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- a.ServeListener(ctx, ln, ready) }()
+	<-ready
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		a.Close()
+	})
+	return &Server{URL: "http://" + ln.Addr().String(), App: a, Config: cfg, HTTP: s.HTTP}
+}
