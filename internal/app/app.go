@@ -285,7 +285,6 @@ func (a *App) StartBackground(ctx context.Context) {
 	}()
 	a.startOAuthJanitor(ctx)
 	a.startGateway(ctx)
-	a.startHerokuWorker(ctx)
 }
 
 // Serve listens on cfg.Port until ctx ends, then drains in-flight requests for up
