@@ -121,6 +121,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		errNoAPI.write(w)
 		return
 	}
+	if route.CORS != nil && cors(w, r, route.CORS) {
+		return // a preflight, answered here
+	}
 	op, ok := route.Match(r.Method, rest)
 	if !ok {
 		errNoOperation.write(w)
@@ -178,12 +181,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			errScope.write(rec)
 			return
 		}
-		if !g.limit(r.Context(), rec, sub, start) {
+		if !g.limit(r.Context(), rec, sub, op, start) {
 			return
 		}
 		r.Header[headerApplication] = []string{app.ID}
 	} else {
 		delete(r.Header, headerApplication) // only the gateway may say who is calling
+		if op != nil && op.Limit != nil && !g.opLimit(r.Context(), rec, op, op.OpenLimitKey, start, func(e *gwError) bool { e.write(rec); return false }) {
+			return
+		}
 	}
 	g.forward(rec, r, route, rest)
 }
@@ -233,38 +239,77 @@ func (g *Gateway) authenticate(s *snapshot.Snapshot, route *snapshot.Route, r *h
 	return app, &tok, nil
 }
 
-// limit applies the subscription's burst and tier limits and writes the
-// RateLimit-* headers. It reports whether the call may go on.
-func (g *Gateway) limit(ctx context.Context, w http.ResponseWriter, sub *snapshot.CompiledSubscription, now time.Time) bool {
+// limit applies, in turn, the subscription's per-second burst, its tier and the
+// operation's own limit, writing the RateLimit-* headers of the tier. A call a
+// later check refuses is given back to the earlier ones: refusals consume nothing.
+// It reports whether the call may go on.
+func (g *Gateway) limit(ctx context.Context, w http.ResponseWriter, sub *snapshot.CompiledSubscription, op *snapshot.Op, now time.Time) bool {
 	t := sub.Tier
-	if t.Requests <= 0 { // Unlimited
-		return true
+	var undo [2]struct {
+		key   string
+		start time.Time
 	}
-	if t.Burst > 0 {
+	n := 0
+	refuse := func(e *gwError) bool {
+		for i := 0; i < n; i++ {
+			_ = g.limiter.Undo(ctx, undo[i].key, undo[i].start)
+		}
+		e.write(w)
+		return false
+	}
+	if t.Requests > 0 && t.Burst > 0 {
 		bs, be := ratelimit.Window("second", now)
 		res, err := g.limiter.Allow(ctx, sub.BurstKey, t.Burst, bs, be)
 		if err != nil {
-			errLimiter.write(w)
-			return false
+			return refuse(errLimiter)
 		}
 		if !res.Allowed {
 			setLimitHeaders(w, res, now)
-			errBurstLimited.write(w)
-			return false
+			return refuse(errBurstLimited)
 		}
+		undo[n].key, undo[n].start = sub.BurstKey, bs
+		n++
 	}
-	ws, we := ratelimit.Window(t.Per, now)
-	res, err := g.limiter.Allow(ctx, sub.ID, t.Requests, ws, we)
-	if err != nil {
-		errLimiter.write(w)
-		return false
+	if t.Requests > 0 {
+		ws, we := ratelimit.Window(t.Per, now)
+		res, err := g.limiter.Allow(ctx, sub.ID, t.Requests, ws, we)
+		if err != nil {
+			return refuse(errLimiter)
+		}
+		setLimitHeaders(w, res, now)
+		if !res.Allowed {
+			return refuse(quotaError(t.Per))
+		}
+		undo[n].key, undo[n].start = sub.ID, ws
+		n++
 	}
-	setLimitHeaders(w, res, now)
-	if !res.Allowed {
-		errRateLimited.write(w)
-		return false
+	if op != nil && op.Limit != nil {
+		key := sub.ID + op.LimitSuffix
+		return g.opLimit(ctx, w, op, key, now, refuse)
 	}
 	return true
+}
+
+// opLimit applies an operation's own limit under key.
+func (g *Gateway) opLimit(ctx context.Context, w http.ResponseWriter, op *snapshot.Op, key string, now time.Time, refuse func(*gwError) bool) bool {
+	os, oe := ratelimit.Window(op.Limit.Per, now)
+	res, err := g.limiter.Allow(ctx, key, op.Limit.Requests, os, oe)
+	if err != nil {
+		return refuse(errLimiter)
+	}
+	if !res.Allowed {
+		setLimitHeaders(w, res, now)
+		return refuse(errOperationLimited)
+	}
+	return true
+}
+
+// quotaError names the limit that was hit: a day's or month's quota, or a rate.
+func quotaError(per string) *gwError {
+	if per == "day" || per == "month" {
+		return errQuota
+	}
+	return errRateLimited
 }
 
 func setLimitHeaders(w http.ResponseWriter, res ratelimit.Result, now time.Time) {
@@ -322,6 +367,37 @@ func stripPrefix(r *http.Request, rest string) {
 			r.URL.RawPath = ""
 		}
 	}
+}
+
+// cors adds the cross-origin headers an allowed origin gets, and answers a
+// preflight itself (reporting true). Disallowed origins get no CORS headers, so
+// the browser refuses the call.
+func cors(w http.ResponseWriter, r *http.Request, c *snapshot.CompiledCORS) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || !(c.AnyOrigin || c.Origins[origin]) {
+		return false
+	}
+	h := w.Header()
+	allow := origin
+	if c.AnyOrigin && !c.AllowCredentials {
+		allow = "*"
+	}
+	h.Set("Access-Control-Allow-Origin", allow)
+	h.Add("Vary", "Origin")
+	if c.AllowCredentials {
+		h.Set("Access-Control-Allow-Credentials", "true")
+	}
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		h.Set("Access-Control-Allow-Methods", c.Methods)
+		h.Set("Access-Control-Allow-Headers", c.Headers)
+		if c.MaxAge != "" {
+			h.Set("Access-Control-Max-Age", c.MaxAge)
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return true
+	}
+	h.Set("Access-Control-Expose-Headers", "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After, X-Request-ID, Deprecation")
+	return false
 }
 
 // mock answers a PROTOTYPED API from the operation's example.

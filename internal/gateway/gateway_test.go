@@ -313,6 +313,60 @@ func TestRateLimitHeadersAndRefusal(t *testing.T) {
 	}
 }
 
+func TestOperationLimitAndRefundOfRefusals(t *testing.T) {
+	f := newFixture(t)
+	f.cfg.APIs[0].Operations = append([]snapshot.Operation{{Method: "GET", Path: "/pets/special", Limit: &snapshot.Limit{Requests: 2, Per: "minute"}}}, f.cfg.APIs[0].Operations...)
+	f.cfg.Tiers[0].Requests = 4 // Gold: 4 a minute, so the refunds show
+	if err := f.gw.Load(f.cfg); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if r := f.call("GET", "/pets/v1/pets/special", "apikey", "good-key"); r.status != 200 {
+			t.Fatalf("call %d: %d", i, r.status)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		if r := f.call("GET", "/pets/v1/pets/special", "apikey", "good-key"); r.status != 429 || r.code != "rate_limited" {
+			t.Fatalf("over the operation's limit: %d %s", r.status, r.body)
+		}
+	}
+	// The three refusals gave their tier calls back: two of Gold's four remain.
+	for i := 0; i < 2; i++ {
+		if r := f.call("GET", "/pets/v1/pets", "apikey", "good-key"); r.status != 200 {
+			t.Fatalf("tier call %d after refusals: %d %s", i, r.status, r.body)
+		}
+	}
+	if r := f.call("GET", "/pets/v1/pets", "apikey", "good-key"); r.status != 429 {
+		t.Fatalf("tier exhausted: %d", r.status)
+	}
+}
+
+func TestCORS(t *testing.T) {
+	f := newFixture(t)
+	f.cfg.APIs[0].CORS = &snapshot.CORS{AllowOrigins: []string{"https://app.example.com"}, MaxAge: 600}
+	if err := f.gw.Load(f.cfg); err != nil {
+		t.Fatal(err)
+	}
+	r := f.call("OPTIONS", "/pets/v1/pets", "Origin", "https://app.example.com", "Access-Control-Request-Method", "GET")
+	if r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != "https://app.example.com" || r.header.Get("Access-Control-Max-Age") != "600" ||
+		!strings.Contains(r.header.Get("Access-Control-Allow-Headers"), "apikey") {
+		t.Fatalf("preflight: %d %v", r.status, r.header)
+	}
+	r = f.call("GET", "/pets/v1/pets", "Origin", "https://app.example.com", "apikey", "good-key")
+	if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "https://app.example.com" || !strings.Contains(r.header.Get("Access-Control-Expose-Headers"), "RateLimit-Remaining") {
+		t.Fatalf("actual call: %d %v", r.status, r.header)
+	}
+	r = f.call("GET", "/pets/v1/pets", "Origin", "https://evil.example.com", "apikey", "good-key")
+	if r.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatal("a foreign origin was allowed")
+	}
+	// Errors carry the headers too, so a browser app can read them.
+	r = f.call("GET", "/pets/v1/pets", "Origin", "https://app.example.com")
+	if r.status != 401 || r.header.Get("Access-Control-Allow-Origin") == "" {
+		t.Fatalf("401 without CORS headers: %v", r.header)
+	}
+}
+
 func TestMockAnswer(t *testing.T) {
 	f := newFixture(t)
 	r := f.call("GET", "/proto/v1/pets/9")
@@ -372,5 +426,21 @@ func TestMeteringEvents(t *testing.T) {
 	f.call("GET", "/pets/v1/pets", "apikey", "nope")
 	if e := <-f.events; e.Status != 401 || e.APIID != "pets-v1" {
 		t.Fatalf("refusal event %+v", e)
+	}
+}
+
+func TestQuotaExceededNamesTheQuota(t *testing.T) {
+	f := newFixture(t)
+	f.cfg.Tiers = append(f.cfg.Tiers, snapshot.Tier{OrgID: "org1", Name: "Daily", Requests: 1, Per: "day"})
+	f.cfg.Subscriptions[0].Tier = "Daily"
+	if err := f.gw.Load(f.cfg); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.call("GET", "/pets/v1/pets", "apikey", "good-key"); r.status != 200 {
+		t.Fatal(r.status)
+	}
+	r := f.call("GET", "/pets/v1/pets", "apikey", "good-key")
+	if r.status != 429 || r.code != "quota_exceeded" || r.header.Get("Retry-After") == "" {
+		t.Fatalf("%d %s %v", r.status, r.body, r.header)
 	}
 }

@@ -212,6 +212,10 @@ func apiConfig(ga catalog.GatewayAPI) snapshot.API {
 	a := ga.API
 	out := snapshot.API{ID: a.ID, OrgID: a.OrgID, Name: a.Name, Context: a.Context, Version: a.Version,
 		Default: a.DefaultVersion, State: string(a.State), Auth: a.AuthList(), Balance: a.Balance, TimeoutMS: a.TimeoutMS}
+	if c := a.CORSPolicy(); c.Enabled {
+		out.CORS = &snapshot.CORS{AllowOrigins: c.AllowOrigins, AllowMethods: c.AllowMethods, AllowHeaders: c.AllowHeaders,
+			AllowCredentials: c.AllowCredentials, MaxAge: c.MaxAge}
+	}
 	for _, e := range a.EndpointList() {
 		out.Backends = append(out.Backends, e.URL)
 	}
@@ -224,6 +228,9 @@ func apiConfig(ga catalog.GatewayAPI) snapshot.API {
 	}
 	for _, o := range ga.Operations {
 		op := snapshot.Operation{Method: o.Method, Path: o.Path, Scopes: o.ScopeList(), NoAuth: !o.Auth}
+		if o.LimitRequests > 0 {
+			op.Limit = &snapshot.Limit{Requests: o.LimitRequests, Per: o.LimitPer}
+		}
 		if m, ok := ga.Mocks[o.Method+" "+o.Path]; ok {
 			op.Mock = &snapshot.MockResponse{Status: m.Status, ContentType: m.ContentType, Body: m.Body}
 		}

@@ -21,6 +21,9 @@ type Result struct {
 // the window [start, end). Implementations must be safe for concurrent use.
 type Limiter interface {
 	Allow(ctx context.Context, key string, limit int64, start, end time.Time) (Result, error)
+	// Undo gives back one call admitted under key in the window starting at
+	// start, when a later check refused the call: refused calls consume nothing.
+	Undo(ctx context.Context, key string, start time.Time) error
 }
 
 // Window returns the fixed window containing now for a period: "second",
@@ -110,6 +113,21 @@ func (l *Local) Allow(_ context.Context, key string, limit int64, start, end tim
 			if w.count.CompareAndSwap(n, n+1) {
 				return Result{Allowed: true, Limit: limit, Remaining: limit - n - 1, Reset: time.Unix(0, w.end)}, nil
 			}
+		}
+	}
+}
+
+// Undo implements Limiter.
+func (l *Local) Undo(_ context.Context, key string, start time.Time) error {
+	c := l.counter(key)
+	w := c.state.Load()
+	if w == nil || w.start != start.UnixNano() {
+		return nil // the window has moved on: nothing to give back
+	}
+	for {
+		n := w.count.Load()
+		if n <= 0 || w.count.CompareAndSwap(n, n-1) {
+			return nil
 		}
 	}
 }

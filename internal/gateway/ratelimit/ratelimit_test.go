@@ -67,6 +67,24 @@ func TestRefusedCallsConsumeNothingAndWindowsReset(t *testing.T) {
 	}
 }
 
+func TestUndoGivesACallBack(t *testing.T) {
+	l := NewLocal()
+	s, e := Window("minute", time.Now())
+	l.Allow(context.Background(), "k", 2, s, e)
+	l.Allow(context.Background(), "k", 2, s, e)
+	if r, _ := l.Allow(context.Background(), "k", 2, s, e); r.Allowed {
+		t.Fatal("third call passed a limit of 2")
+	}
+	l.Undo(context.Background(), "k", s)
+	if r, _ := l.Allow(context.Background(), "k", 2, s, e); !r.Allowed {
+		t.Fatal("undo did not give the call back")
+	}
+	l.Undo(context.Background(), "k", s.Add(-time.Minute)) // an old window: nothing happens
+	if r, _ := l.Allow(context.Background(), "k", 2, s, e); r.Allowed {
+		t.Fatal("undo of an old window changed this one")
+	}
+}
+
 func TestWindows(t *testing.T) {
 	now := time.Date(2026, 3, 15, 10, 30, 45, 500, time.UTC)
 	for per, want := range map[string]time.Duration{"second": time.Second, "minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour} {

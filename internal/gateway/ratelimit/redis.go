@@ -24,6 +24,13 @@ if n == 1 then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
 return {1, n}
 `)
 
+// undoScript gives one call back, never below zero.
+var undoScript = redis.NewScript(`
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then redis.call('DECR', KEYS[1]) end
+return 0
+`)
+
 // RedisOptions configure a Redis limiter.
 type RedisOptions struct {
 	// Prefix namespaces the keys (several installations can share a Redis).
@@ -72,7 +79,7 @@ func (r *Redis) Allow(ctx context.Context, key string, limit int64, start, end t
 	if until := r.downUntil.Load(); until != 0 && now < until {
 		return r.fallback(ctx, key, limit, start, end)
 	}
-	k := r.opts.Prefix + key + ":" + strconv.FormatInt(start.UnixMilli(), 36)
+	k := r.key(key, start)
 	vals, err := allowScript.Run(ctx, r.client, []string{k}, limit, end.UnixMilli()).Int64Slice()
 	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
@@ -88,6 +95,22 @@ func (r *Redis) Allow(ctx context.Context, key string, limit int64, start, end t
 		rem = 0
 	}
 	return Result{Allowed: allowed, Limit: limit, Remaining: rem, Reset: end}, nil
+}
+
+func (r *Redis) key(key string, start time.Time) string {
+	return r.opts.Prefix + key + ":" + strconv.FormatInt(start.UnixMilli(), 36)
+}
+
+// Undo implements Limiter.
+func (r *Redis) Undo(ctx context.Context, key string, start time.Time) error {
+	if until := r.downUntil.Load(); until != 0 && time.Now().UnixNano() < until {
+		return r.local.Undo(ctx, key, start)
+	}
+	if err := undoScript.Run(ctx, r.client, []string{r.key(key, start)}).Err(); err != nil && !errors.Is(err, redis.Nil) {
+		r.markDown(err)
+		return r.local.Undo(ctx, key, start)
+	}
+	return nil
 }
 
 func (r *Redis) fallback(ctx context.Context, key string, limit int64, start, end time.Time) (Result, error) {

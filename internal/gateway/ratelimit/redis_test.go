@@ -86,6 +86,12 @@ func TestThreeNodesAdmitExactlyTheLimit(t *testing.T) {
 	if !r.Allowed || r.Remaining != 9 {
 		t.Fatalf("refusals were counted: %+v", r)
 	}
+	if err := nodes[1].Undo(context.Background(), "sub-x", start); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := nodes[2].Allow(context.Background(), "sub-x", limit+10, start, end); r.Remaining != 9 {
+		t.Fatalf("undo through another node: %+v", r)
+	}
 }
 
 // TestRedisDyingMidRun kills a Redis of the test's own while calls flow: calls

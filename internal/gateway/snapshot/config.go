@@ -82,6 +82,8 @@ type API struct {
 	BackendHeader      string
 	BackendHeaderValue string
 	Operations         []Operation
+	// CORS, when set, enables cross-origin calls from browsers.
+	CORS *CORS
 }
 
 // Operation is a method and a path template ("/pets/{id}") of an API.
@@ -94,6 +96,24 @@ type Operation struct {
 	NoAuth bool
 	// Mock is the PROTOTYPED answer for this operation.
 	Mock *MockResponse
+	// Limit, when set, caps calls to this one operation (per subscription, or
+	// per API when the API is open), on top of the tier.
+	Limit *Limit
+}
+
+// Limit is Requests per Per ("second" … "month").
+type Limit struct {
+	Requests int64
+	Per      string
+}
+
+// CORS is an API's cross-origin policy; the gateway answers preflights itself.
+type CORS struct {
+	AllowOrigins     []string // "*" allows any origin
+	AllowMethods     []string
+	AllowHeaders     []string
+	AllowCredentials bool
+	MaxAge           int // seconds
 }
 
 // MockResponse is an example answer taken from the OpenAPI document.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -42,7 +43,18 @@ type Route struct {
 	AcceptsKey, AcceptsToken, Open bool
 	// Handler proxies to the backend; set by the builder's NewProxy.
 	Handler http.Handler
-	ops     []*Op
+	// CORS is the compiled cross-origin policy (nil: none).
+	CORS *CompiledCORS
+	ops  []*Op
+}
+
+// CompiledCORS holds the policy with its header values joined once.
+type CompiledCORS struct {
+	AnyOrigin        bool
+	Origins          map[string]bool
+	Methods, Headers string
+	MaxAge           string
+	AllowCredentials bool
 }
 
 // Op is a compiled operation.
@@ -50,7 +62,10 @@ type Op struct {
 	Operation
 	// Name is "METHOD /path/{template}", as metering reports it.
 	Name string
-	segs []string // "" marks a {parameter}
+	// LimitSuffix is appended to a subscription id to count this operation's
+	// own limit; OpenLimitKey counts it for an open API.
+	LimitSuffix, OpenLimitKey string
+	segs                      []string // "" marks a {parameter}
 }
 
 // CompiledSubscription is a subscription with its tier resolved.
@@ -177,7 +192,28 @@ func compileRoute(api *API, opts Options) (*Route, error) {
 		r.Backends = append(r.Backends, u)
 	}
 	for _, op := range api.Operations {
-		r.ops = append(r.ops, &Op{Operation: op, Name: op.Method + " " + op.Path, segs: templateSegments(op.Path)})
+		name := op.Method + " " + op.Path
+		r.ops = append(r.ops, &Op{Operation: op, Name: name, LimitSuffix: "|" + name, OpenLimitKey: "api:" + api.ID + "|" + name, segs: templateSegments(op.Path)})
+	}
+	if c := api.CORS; c != nil {
+		cc := &CompiledCORS{Origins: map[string]bool{}, AllowCredentials: c.AllowCredentials,
+			Methods: strings.Join(c.AllowMethods, ", "), Headers: strings.Join(c.AllowHeaders, ", ")}
+		for _, o := range c.AllowOrigins {
+			if o == "*" {
+				cc.AnyOrigin = true
+			}
+			cc.Origins[o] = true
+		}
+		if cc.Methods == "" {
+			cc.Methods = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+		}
+		if cc.Headers == "" {
+			cc.Headers = "Authorization, Content-Type, apikey"
+		}
+		if c.MaxAge > 0 {
+			cc.MaxAge = strconv.Itoa(c.MaxAge)
+		}
+		r.CORS = cc
 	}
 	// Literal segments beat parameters: /pets/mine matches before /pets/{id}.
 	sort.SliceStable(r.ops, func(i, j int) bool { return literals(r.ops[i].segs) > literals(r.ops[j].segs) })
