@@ -335,3 +335,40 @@ func TestSeparateGatewayProcess(t *testing.T) {
 		}
 	})
 }
+
+// TestRequestValidationThroughServe turns validation on for an imported API and
+// sees a bad call refused before the backend.
+func TestRequestValidationThroughServe(t *testing.T) {
+	s := apptest.Start(t, "sqlite")
+	admin := s.AdminToken(t)
+	be := newBackend(t)
+	spec := `openapi: 3.0.3
+info: {title: Pets, version: "1.0"}
+servers: [{url: "` + be.URL + `"}]
+paths:
+  /pets/{id}:
+    get:
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      responses: {"200": {description: A pet}}
+`
+	r := s.Do(t, "POST", "/api/v1/apis/import", admin, map[string]string{"spec": spec, "context": "zoo"})
+	if r.Status != 201 {
+		t.Fatalf("import: %d %s", r.Status, r.Body)
+	}
+	var imported struct {
+		API struct{ ID string } `json:"api"`
+		ID  string
+	}
+	r.JSON(t, &imported)
+	id := imported.API.ID
+	if id == "" {
+		id = imported.ID
+	}
+	mustDo(t, s, "PATCH", "/api/v1/apis/"+id, admin, map[string]any{"validate_requests": true, "auth": []string{}}, 200)
+	mustDo(t, s, "POST", "/api/v1/apis/"+id+"/lifecycle", admin, map[string]string{"action": "publish"}, 200)
+	within(t, time.Second, "publish", func() bool { return call(t, s, "GET", "/zoo/1.0/pets/7").Status == 200 })
+	res := call(t, s, "GET", "/zoo/1.0/pets/seven")
+	if res.Status != 400 || res.ErrorCode() != "invalid_request" || !strings.Contains(string(res.Body), "id") {
+		t.Fatalf("invalid call: %d %s", res.Status, res.Body)
+	}
+}

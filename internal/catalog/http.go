@@ -63,29 +63,30 @@ func sizeString(n int) string { return strconv.Itoa(n/1024) + "K" }
 
 // APIJSON is an API as the management API shows it.
 type APIJSON struct {
-	ID             string          `json:"id"`
-	OrgID          string          `json:"org_id"`
-	Name           string          `json:"name"`
-	Context        string          `json:"context"`
-	Version        string          `json:"version"`
-	Description    string          `json:"description"`
-	Tags           []string        `json:"tags"`
-	Visibility     string          `json:"visibility"`
-	State          State           `json:"state"`
-	Actions        []Action        `json:"actions"`
-	DefaultVersion bool            `json:"default_version"`
-	BackendURL     string          `json:"backend_url"`
-	Endpoints      []Endpoint      `json:"endpoints"`
-	Balance        string          `json:"balance"`
-	BackendAuth    BackendAuthJSON `json:"backend_auth"`
-	Auth           []string        `json:"auth"`
-	Tiers          []string        `json:"tiers"`
-	CORS           CORS            `json:"cors"`
-	TimeoutMS      int             `json:"timeout_ms"`
-	Approval       string          `json:"approval"`
-	GatewayURL     string          `json:"gateway_url"`
-	CreatedAt      time.Time       `json:"created_at"`
-	UpdatedAt      time.Time       `json:"updated_at"`
+	ID               string          `json:"id"`
+	OrgID            string          `json:"org_id"`
+	Name             string          `json:"name"`
+	Context          string          `json:"context"`
+	Version          string          `json:"version"`
+	Description      string          `json:"description"`
+	Tags             []string        `json:"tags"`
+	Visibility       string          `json:"visibility"`
+	State            State           `json:"state"`
+	Actions          []Action        `json:"actions"`
+	DefaultVersion   bool            `json:"default_version"`
+	BackendURL       string          `json:"backend_url"`
+	Endpoints        []Endpoint      `json:"endpoints"`
+	Balance          string          `json:"balance"`
+	BackendAuth      BackendAuthJSON `json:"backend_auth"`
+	Auth             []string        `json:"auth"`
+	Tiers            []string        `json:"tiers"`
+	CORS             CORS            `json:"cors"`
+	TimeoutMS        int             `json:"timeout_ms"`
+	Approval         string          `json:"approval"`
+	ValidateRequests bool            `json:"validate_requests"`
+	GatewayURL       string          `json:"gateway_url"`
+	CreatedAt        time.Time       `json:"created_at"`
+	UpdatedAt        time.Time       `json:"updated_at"`
 }
 
 // BackendAuthJSON shows a backend credential without its secret.
@@ -117,7 +118,7 @@ func (s *Service) JSON(a API) APIJSON {
 	return APIJSON{ID: a.ID, OrgID: a.OrgID, Name: a.Name, Context: a.Context, Version: a.Version, Description: a.Description,
 		Tags: a.TagList(), Visibility: a.Visibility, State: a.State, Actions: actions, DefaultVersion: a.DefaultVersion,
 		BackendURL: a.BackendURL(), Endpoints: a.EndpointList(), Balance: a.Balance, BackendAuth: ba, Auth: a.AuthList(),
-		Tiers: a.TierList(), CORS: c, TimeoutMS: a.TimeoutMS, Approval: a.Approval, GatewayURL: s.GatewayURL(a),
+		Tiers: a.TierList(), CORS: c, TimeoutMS: a.TimeoutMS, Approval: a.Approval, ValidateRequests: a.ValidateRequests, GatewayURL: s.GatewayURL(a),
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 }
 

@@ -52,10 +52,12 @@ type API struct {
 	CORS            string `gorm:"column:cors"` // JSON CORS
 	TimeoutMS       int    `gorm:"column:timeout_ms"`
 	Approval        string
-	OpenAPI         string `gorm:"column:openapi"`
-	CreatedBy       string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// ValidateRequests has the gateway check calls against OpenAPI.
+	ValidateRequests bool
+	OpenAPI          string `gorm:"column:openapi"`
+	CreatedBy        string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // TableName pins the table name.

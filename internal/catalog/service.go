@@ -81,6 +81,9 @@ type APIInput struct {
 	DefaultVersion *bool        `json:"default_version"`
 	Visibility     *string      `json:"visibility"`
 	Approval       *string      `json:"approval"`
+	// ValidateRequests has the gateway check every call against the OpenAPI
+	// document (400 invalid_request naming the field) before the backend sees it.
+	ValidateRequests *bool `json:"validate_requests"`
 }
 
 // CreateAPI makes a new API family with its first version, in CREATED.
@@ -233,6 +236,9 @@ func (s *Service) apply(ctx context.Context, p account.Principal, a *API, in API
 			return err
 		}
 		a.Approval = v
+	}
+	if in.ValidateRequests != nil {
+		a.ValidateRequests = *in.ValidateRequests
 	}
 	if in.DefaultVersion != nil {
 		if *in.DefaultVersion && !a.DefaultVersion {

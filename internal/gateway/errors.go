@@ -55,3 +55,8 @@ func (e *gwError) write(w http.ResponseWriter) {
 }
 
 var errNoMock = newError(http.StatusNotImplemented, "no_mock", "This prototype operation has no example response to answer with.")
+
+// writeError answers with a message made for this call (validation).
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	newError(status, code, message).write(w)
+}

@@ -60,7 +60,7 @@ func New(o Options) *Gateway {
 func (g *Gateway) Load(cfg snapshot.Config) error {
 	g.loadMu.Lock()
 	defer g.loadMu.Unlock()
-	s, err := snapshot.Build(cfg, snapshot.Options{NewProxy: g.newProxy, Now: g.now})
+	s, err := snapshot.Build(cfg, snapshot.Options{NewProxy: g.newProxy, NewValidator: newValidator, Now: g.now})
 	if err != nil {
 		return err
 	}
@@ -185,8 +185,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		r.Header[headerApplication] = []string{app.ID}
+		if route.Validator != nil && !g.validate(rec, r, route, rest) {
+			return
+		}
 	} else {
 		delete(r.Header, headerApplication) // only the gateway may say who is calling
+		if route.Validator != nil && !g.validate(rec, r, route, rest) {
+			return
+		}
 		if op != nil && op.Limit != nil && !g.opLimit(r.Context(), rec, op, op.OpenLimitKey, start, func(e *gwError) bool { e.write(rec); return false }) {
 			return
 		}
@@ -367,6 +373,16 @@ func stripPrefix(r *http.Request, rest string) {
 			r.URL.RawPath = ""
 		}
 	}
+}
+
+// validate checks the call against the API's document: 400 invalid_request
+// with the failing field named.
+func (g *Gateway) validate(w http.ResponseWriter, r *http.Request, route *snapshot.Route, rest string) bool {
+	if err := route.Validator.Validate(r, rest); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", err.Error())
+		return false
+	}
+	return true
 }
 
 // cors adds the cross-origin headers an allowed origin gets, and answers a

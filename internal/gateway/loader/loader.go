@@ -211,7 +211,8 @@ func (l *Loader) read(ctx context.Context) (snapshot.Config, error) {
 func apiConfig(ga catalog.GatewayAPI) snapshot.API {
 	a := ga.API
 	out := snapshot.API{ID: a.ID, OrgID: a.OrgID, Name: a.Name, Context: a.Context, Version: a.Version,
-		Default: a.DefaultVersion, State: string(a.State), Auth: a.AuthList(), Balance: a.Balance, TimeoutMS: a.TimeoutMS}
+		Default: a.DefaultVersion, State: string(a.State), Auth: a.AuthList(), Balance: a.Balance, TimeoutMS: a.TimeoutMS,
+		ValidateRequests: a.ValidateRequests, Spec: a.OpenAPI}
 	if c := a.CORSPolicy(); c.Enabled {
 		out.CORS = &snapshot.CORS{AllowOrigins: c.AllowOrigins, AllowMethods: c.AllowMethods, AllowHeaders: c.AllowHeaders,
 			AllowCredentials: c.AllowCredentials, MaxAge: c.MaxAge}

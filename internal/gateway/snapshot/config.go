@@ -84,6 +84,10 @@ type API struct {
 	Operations         []Operation
 	// CORS, when set, enables cross-origin calls from browsers.
 	CORS *CORS
+	// ValidateRequests checks every call against Spec (the OpenAPI document,
+	// JSON) before it reaches the backend.
+	ValidateRequests bool
+	Spec             string
 }
 
 // Operation is a method and a path template ("/pets/{id}") of an API.

@@ -45,7 +45,9 @@ type Route struct {
 	Handler http.Handler
 	// CORS is the compiled cross-origin policy (nil: none).
 	CORS *CompiledCORS
-	ops  []*Op
+	// Validator checks requests against the API's OpenAPI document (nil: off).
+	Validator RequestValidator
+	ops       []*Op
 }
 
 // CompiledCORS holds the policy with its header values joined once.
@@ -78,8 +80,16 @@ type CompiledSubscription struct {
 	BurstKey string
 }
 
+// RequestValidator checks a request (whose path after the API's prefix is rest)
+// against an API's document. The error's message names what is wrong.
+type RequestValidator interface {
+	Validate(r *http.Request, rest string) error
+}
+
 // Options adjust Build.
 type Options struct {
+	// NewValidator compiles a route's request validator, once per build.
+	NewValidator func(*Route) (RequestValidator, error)
 	// NewProxy builds the handler that forwards a route's traffic. It runs once
 	// per route per build, never per request.
 	NewProxy func(*Route) (http.Handler, error)
@@ -217,6 +227,13 @@ func compileRoute(api *API, opts Options) (*Route, error) {
 	}
 	// Literal segments beat parameters: /pets/mine matches before /pets/{id}.
 	sort.SliceStable(r.ops, func(i, j int) bool { return literals(r.ops[i].segs) > literals(r.ops[j].segs) })
+	if api.ValidateRequests && api.Spec != "" && opts.NewValidator != nil {
+		v, err := opts.NewValidator(r)
+		if err != nil {
+			return nil, fmt.Errorf("request validation: %w", err)
+		}
+		r.Validator = v
+	}
 	if opts.NewProxy != nil && len(r.Backends) > 0 {
 		h, err := opts.NewProxy(r)
 		if err != nil {
