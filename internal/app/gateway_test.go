@@ -372,3 +372,32 @@ paths:
 		t.Fatalf("invalid call: %d %s", res.Status, res.Body)
 	}
 }
+
+// TestTransformsSavedAndApplied: rules saved through the management API (bad
+// ones refused with the field named) reach the gateway.
+func TestTransformsSavedAndApplied(t *testing.T) {
+	s := apptest.Start(t, "sqlite")
+	admin := s.AdminToken(t)
+	be := newBackend(t)
+	var api struct{ ID string }
+	mustDo(t, s, "POST", "/api/v1/apis", admin, map[string]any{"name": "T", "context": "tx", "version": "v1", "backend_url": be.URL, "auth": []string{}}, 201).JSON(t, &api)
+	r := s.Do(t, "PATCH", "/api/v1/apis/"+api.ID, admin, map[string]any{"transforms": map[string]any{"request": map[string]any{"set_headers": map[string]string{"X-Portico-Application": "forged"}}}})
+	if r.Status != 400 || r.ErrorCode() != "invalid_transforms" || !strings.Contains(string(r.Body), "X-Portico-Application") {
+		t.Fatalf("forbidden rule: %d %s", r.Status, r.Body)
+	}
+	mustDo(t, s, "PATCH", "/api/v1/apis/"+api.ID, admin, map[string]any{"transforms": map[string]any{
+		"request": map[string]any{"set_headers": map[string]string{"X-Api-Version": "2"}, "path_prefix": map[string]string{"from": "/old", "to": "/new"}},
+	}}, 200)
+	mustDo(t, s, "POST", "/api/v1/apis/"+api.ID+"/lifecycle", admin, map[string]string{"action": "publish"}, 200)
+	within(t, time.Second, "publish", func() bool { return call(t, s, "GET", "/tx/v1/old/thing").Status == 200 })
+	if seen := be.seen(); seen.URL.Path != "/new/thing" || seen.Header.Get("X-Api-Version") != "2" {
+		t.Fatalf("backend saw %s %v", seen.URL.Path, seen.Header)
+	}
+	var got struct {
+		Transforms map[string]any `json:"transforms"`
+	}
+	s.Do(t, "GET", "/api/v1/apis/"+api.ID, admin, nil).JSON(t, &got)
+	if got.Transforms["request"] == nil {
+		t.Fatalf("rules not returned: %+v", got)
+	}
+}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"portico/internal/gateway/transform"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -15,7 +16,8 @@ import (
 
 // wireCatalog adds the catalog's /api/v1 routes and the publisher UI.
 func (a *App) wireCatalog(w *web) error {
-	a.catalog = catalog.NewService(a.store, a.accounts, a.keyring, a.log, catalog.Options{BaseURL: a.cfg.BaseURL})
+	a.catalog = catalog.NewService(a.store, a.accounts, a.keyring, a.log, catalog.Options{BaseURL: a.cfg.BaseURL,
+		CheckTransforms: func(rules string) error { _, err := transform.Parse(rules); return err }})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	org, err := a.accounts.FirstOrg(ctx)

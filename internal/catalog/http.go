@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -84,6 +85,7 @@ type APIJSON struct {
 	TimeoutMS        int             `json:"timeout_ms"`
 	Approval         string          `json:"approval"`
 	ValidateRequests bool            `json:"validate_requests"`
+	Transforms       json.RawMessage `json:"transforms"`
 	GatewayURL       string          `json:"gateway_url"`
 	CreatedAt        time.Time       `json:"created_at"`
 	UpdatedAt        time.Time       `json:"updated_at"`
@@ -118,7 +120,7 @@ func (s *Service) JSON(a API) APIJSON {
 	return APIJSON{ID: a.ID, OrgID: a.OrgID, Name: a.Name, Context: a.Context, Version: a.Version, Description: a.Description,
 		Tags: a.TagList(), Visibility: a.Visibility, State: a.State, Actions: actions, DefaultVersion: a.DefaultVersion,
 		BackendURL: a.BackendURL(), Endpoints: a.EndpointList(), Balance: a.Balance, BackendAuth: ba, Auth: a.AuthList(),
-		Tiers: a.TierList(), CORS: c, TimeoutMS: a.TimeoutMS, Approval: a.Approval, ValidateRequests: a.ValidateRequests, GatewayURL: s.GatewayURL(a),
+		Tiers: a.TierList(), CORS: c, TimeoutMS: a.TimeoutMS, Approval: a.Approval, ValidateRequests: a.ValidateRequests, Transforms: rawJSON(a.Transforms), GatewayURL: s.GatewayURL(a),
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 }
 
@@ -527,4 +529,12 @@ func (h *Handlers) deleteTier(c echo.Context) error {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+// rawJSON returns stored JSON text as a raw value ("{}" when empty).
+func rawJSON(s string) json.RawMessage {
+	if s == "" {
+		return json.RawMessage("{}")
+	}
+	return json.RawMessage(s)
 }

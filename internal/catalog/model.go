@@ -54,6 +54,7 @@ type API struct {
 	Approval        string
 	// ValidateRequests has the gateway check calls against OpenAPI.
 	ValidateRequests bool
+	Transforms       string // JSON rewrite rules, applied by the gateway
 	OpenAPI          string `gorm:"column:openapi"`
 	CreatedBy        string
 	CreatedAt        time.Time

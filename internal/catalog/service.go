@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -23,6 +24,8 @@ type Service struct {
 	fetch    *fetcher
 	log      *slog.Logger
 	now      func() time.Time
+	// checkTransforms validates rewrite rules (nil: accepted as they are).
+	checkTransforms func(string) error
 }
 
 // Options configure NewService.
@@ -32,6 +35,9 @@ type Options struct {
 	// FetchTimeout and FetchAllowPrivate tune URL import (tests allow loopback).
 	FetchTimeout      time.Duration
 	FetchAllowPrivate bool
+	// CheckTransforms validates an API's rewrite rules (JSON). The gateway owns
+	// their meaning; app injects its parser so a bad rule is refused on save.
+	CheckTransforms func(rules string) error
 }
 
 // NewService returns the catalog over st. Backend credentials are sealed with
@@ -40,7 +46,7 @@ func NewService(st *store.Store, accounts *account.Service, keyring *secrets.Key
 	return &Service{
 		st: st, repo: repo{st}, accounts: accounts, sealer: keyring.Sealer("backend-credentials"),
 		baseURL: strings.TrimRight(o.BaseURL, "/"), fetch: newFetcher(o.FetchTimeout, o.FetchAllowPrivate),
-		log: log, now: func() time.Time { return time.Now().UTC() },
+		log: log, now: func() time.Time { return time.Now().UTC() }, checkTransforms: o.CheckTransforms,
 	}
 }
 
@@ -84,6 +90,9 @@ type APIInput struct {
 	// ValidateRequests has the gateway check every call against the OpenAPI
 	// document (400 invalid_request naming the field) before the backend sees it.
 	ValidateRequests *bool `json:"validate_requests"`
+	// Transforms are the gateway's rewrite rules for this API (see the
+	// management API document for their shape).
+	Transforms *json.RawMessage `json:"transforms"`
 }
 
 // CreateAPI makes a new API family with its first version, in CREATED.
@@ -239,6 +248,18 @@ func (s *Service) apply(ctx context.Context, p account.Principal, a *API, in API
 	}
 	if in.ValidateRequests != nil {
 		a.ValidateRequests = *in.ValidateRequests
+	}
+	if in.Transforms != nil {
+		rules := strings.TrimSpace(string(*in.Transforms))
+		if rules == "null" || rules == "" {
+			rules = "{}"
+		}
+		if s.checkTransforms != nil {
+			if err := s.checkTransforms(rules); err != nil {
+				return apperr.Invalid("transforms", "invalid_transforms", "The rewrite rules are not valid: "+strings.TrimPrefix(err.Error(), "transforms: ")+".")
+			}
+		}
+		a.Transforms = rules
 	}
 	if in.DefaultVersion != nil {
 		if *in.DefaultVersion && !a.DefaultVersion {

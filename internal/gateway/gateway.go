@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"portico/internal/platform/requestid"
@@ -13,6 +14,7 @@ import (
 
 	"portico/internal/gateway/ratelimit"
 	"portico/internal/gateway/snapshot"
+	"portico/internal/gateway/transform"
 	"portico/internal/platform/metering"
 )
 
@@ -60,7 +62,7 @@ func New(o Options) *Gateway {
 func (g *Gateway) Load(cfg snapshot.Config) error {
 	g.loadMu.Lock()
 	defer g.loadMu.Unlock()
-	s, err := snapshot.Build(cfg, snapshot.Options{NewProxy: g.newProxy, NewValidator: newValidator, Now: g.now})
+	s, err := snapshot.Build(cfg, snapshot.Options{NewProxy: g.newProxy, NewValidator: newValidator, NewTransformer: newTransformer, Now: g.now})
 	if err != nil {
 		return err
 	}
@@ -351,7 +353,26 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, route *snapsho
 		h[headerRequestID] = []string{requestid.New()}
 	}
 	stripPrefix(r, rest)
+	if route.Transformer != nil {
+		if err := route.Transformer.Request(r); err != nil {
+			if errors.Is(err, transform.ErrTooLarge) {
+				errTooLargeToTransform.write(w)
+			} else {
+				writeError(w, http.StatusBadRequest, "invalid_request", "The request body cannot be rewritten for the backend: it must be JSON.")
+			}
+			return
+		}
+	}
 	route.Handler.ServeHTTP(w, r)
+}
+
+// newTransformer compiles a route's rules; an API with no rules gets none.
+func newTransformer(r *snapshot.Route) (snapshot.Transformer, error) {
+	c, err := transform.Parse(r.API.Transforms)
+	if c == nil || err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // stripPrefix leaves only the part of the path after /{context}[/{version}].

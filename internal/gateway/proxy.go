@@ -106,8 +106,16 @@ func (g *Gateway) newProxy(r *snapshot.Route) (http.Handler, error) {
 				pr.Out.Header[headerName] = headerValue
 			}
 		},
-		ErrorHandler: g.proxyError,
+		ModifyResponse: modifyResponse(r.Transformer),
+		ErrorHandler:   g.proxyError,
 	}}, nil
+}
+
+func modifyResponse(t snapshot.Transformer) func(*http.Response) error {
+	if t == nil {
+		return nil
+	}
+	return t.Response
 }
 
 // routeProxy is a route's reverse proxy, keeping its backend pool reachable for

@@ -88,6 +88,8 @@ type API struct {
 	// JSON) before it reaches the backend.
 	ValidateRequests bool
 	Spec             string
+	// Transforms are the API's rewrite rules, JSON as the catalog stores them.
+	Transforms string
 }
 
 // Operation is a method and a path template ("/pets/{id}") of an API.

@@ -47,7 +47,9 @@ type Route struct {
 	CORS *CompiledCORS
 	// Validator checks requests against the API's OpenAPI document (nil: off).
 	Validator RequestValidator
-	ops       []*Op
+	// Transformer rewrites calls both ways (nil: none).
+	Transformer Transformer
+	ops         []*Op
 }
 
 // CompiledCORS holds the policy with its header values joined once.
@@ -86,8 +88,17 @@ type RequestValidator interface {
 	Validate(r *http.Request, rest string) error
 }
 
+// Transformer rewrites a request on its way to the backend and the answer on its
+// way back.
+type Transformer interface {
+	Request(*http.Request) error
+	Response(*http.Response) error
+}
+
 // Options adjust Build.
 type Options struct {
+	// NewTransformer compiles a route's rewrite rules (nil result: none).
+	NewTransformer func(*Route) (Transformer, error)
 	// NewValidator compiles a route's request validator, once per build.
 	NewValidator func(*Route) (RequestValidator, error)
 	// NewProxy builds the handler that forwards a route's traffic. It runs once
@@ -233,6 +244,13 @@ func compileRoute(api *API, opts Options) (*Route, error) {
 			return nil, fmt.Errorf("request validation: %w", err)
 		}
 		r.Validator = v
+	}
+	if api.Transforms != "" && opts.NewTransformer != nil {
+		t, err := opts.NewTransformer(r)
+		if err != nil {
+			return nil, err
+		}
+		r.Transformer = t
 	}
 	if opts.NewProxy != nil && len(r.Backends) > 0 {
 		h, err := opts.NewProxy(r)
