@@ -17,6 +17,8 @@ type GatewayAPI struct {
 	API        API
 	Operations []Operation
 	Credential BackendCredential
+	// TLSKey is the mutual-TLS client key in clear (PEM), when the API has one.
+	TLSKey string
 	// Mocks holds PROTOTYPED answers by "METHOD /path/template".
 	Mocks map[string]Mock
 }
@@ -58,6 +60,13 @@ func (s *Service) GatewayView(ctx context.Context) (GatewayView, error) {
 			return v, err
 		}
 		ga := GatewayAPI{API: a, Operations: byAPI[a.ID], Credential: cred}
+		if a.BackendTLSKey != "" {
+			k, err := s.sealer.Open(a.BackendTLSKey)
+			if err != nil {
+				return v, fmt.Errorf("catalog: backend TLS key of API %s: %w", a.ID, err)
+			}
+			ga.TLSKey = string(k)
+		}
 		if a.State == StatePrototyped && a.OpenAPI != "" {
 			if ga.Mocks, err = mocksFrom(ctx, a.OpenAPI); err != nil {
 				return v, fmt.Errorf("catalog: examples of API %s: %w", a.ID, err)

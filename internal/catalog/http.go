@@ -86,9 +86,11 @@ type APIJSON struct {
 	Approval         string          `json:"approval"`
 	ValidateRequests bool            `json:"validate_requests"`
 	Transforms       json.RawMessage `json:"transforms"`
-	GatewayURL       string          `json:"gateway_url"`
-	CreatedAt        time.Time       `json:"created_at"`
-	UpdatedAt        time.Time       `json:"updated_at"`
+	// BackendTLS shows the client certificate and CA, never the key.
+	BackendTLS *BackendTLS `json:"backend_tls,omitempty"`
+	GatewayURL string      `json:"gateway_url"`
+	CreatedAt  time.Time   `json:"created_at"`
+	UpdatedAt  time.Time   `json:"updated_at"`
 }
 
 // BackendAuthJSON shows a backend credential without its secret.
@@ -120,7 +122,7 @@ func (s *Service) JSON(a API) APIJSON {
 	return APIJSON{ID: a.ID, OrgID: a.OrgID, Name: a.Name, Context: a.Context, Version: a.Version, Description: a.Description,
 		Tags: a.TagList(), Visibility: a.Visibility, State: a.State, Actions: actions, DefaultVersion: a.DefaultVersion,
 		BackendURL: a.BackendURL(), Endpoints: a.EndpointList(), Balance: a.Balance, BackendAuth: ba, Auth: a.AuthList(),
-		Tiers: a.TierList(), CORS: c, TimeoutMS: a.TimeoutMS, Approval: a.Approval, ValidateRequests: a.ValidateRequests, Transforms: rawJSON(a.Transforms), GatewayURL: s.GatewayURL(a),
+		Tiers: a.TierList(), CORS: c, TimeoutMS: a.TimeoutMS, Approval: a.Approval, ValidateRequests: a.ValidateRequests, Transforms: rawJSON(a.Transforms), BackendTLS: backendTLSJSON(a), GatewayURL: s.GatewayURL(a),
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 }
 
@@ -537,4 +539,11 @@ func rawJSON(s string) json.RawMessage {
 		return json.RawMessage("{}")
 	}
 	return json.RawMessage(s)
+}
+
+func backendTLSJSON(a API) *BackendTLS {
+	if a.BackendTLSCert == "" {
+		return nil
+	}
+	return &BackendTLS{ClientCert: a.BackendTLSCert, CACert: a.BackendTLSCA}
 }

@@ -55,10 +55,15 @@ type API struct {
 	// ValidateRequests has the gateway check calls against OpenAPI.
 	ValidateRequests bool
 	Transforms       string // JSON rewrite rules, applied by the gateway
-	OpenAPI          string `gorm:"column:openapi"`
-	CreatedBy        string
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// BackendTLSCert (PEM) and BackendTLSKey (sealed PEM) are the client
+	// certificate for mutual TLS; BackendTLSCA (PEM) is a CA to trust for the backend.
+	BackendTLSCert string `gorm:"column:backend_tls_cert"`
+	BackendTLSKey  string `gorm:"column:backend_tls_key"`
+	BackendTLSCA   string `gorm:"column:backend_tls_ca"`
+	OpenAPI        string `gorm:"column:openapi"`
+	CreatedBy      string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // TableName pins the table name.

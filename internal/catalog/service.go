@@ -2,6 +2,8 @@ package catalog
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -68,6 +70,15 @@ type BackendAuth struct {
 	Value    string `json:"value,omitempty"`
 }
 
+// BackendTLS is a client certificate (and key) the gateway presents to the
+// backend, and optionally a CA that signed the backend's own certificate. An empty
+// client_cert removes mutual TLS. The key is sealed at rest and never returned.
+type BackendTLS struct {
+	ClientCert string `json:"client_cert"`
+	ClientKey  string `json:"client_key,omitempty"`
+	CACert     string `json:"ca_cert,omitempty"`
+}
+
 // APIInput creates or changes an API. Nil fields are left as they are (PATCH) or
 // take their defaults (create).
 type APIInput struct {
@@ -93,6 +104,8 @@ type APIInput struct {
 	// Transforms are the gateway's rewrite rules for this API (see the
 	// management API document for their shape).
 	Transforms *json.RawMessage `json:"transforms"`
+	// BackendTLS sets mutual TLS towards the backend.
+	BackendTLS *BackendTLS `json:"backend_tls"`
 }
 
 // CreateAPI makes a new API family with its first version, in CREATED.
@@ -249,6 +262,11 @@ func (s *Service) apply(ctx context.Context, p account.Principal, a *API, in API
 	if in.ValidateRequests != nil {
 		a.ValidateRequests = *in.ValidateRequests
 	}
+	if in.BackendTLS != nil {
+		if err := s.applyBackendTLS(a, *in.BackendTLS); err != nil {
+			return err
+		}
+	}
 	if in.Transforms != nil {
 		rules := strings.TrimSpace(string(*in.Transforms))
 		if rules == "null" || rules == "" {
@@ -269,6 +287,29 @@ func (s *Service) apply(ctx context.Context, p account.Principal, a *API, in API
 		}
 		a.DefaultVersion = *in.DefaultVersion
 	}
+	return nil
+}
+
+func (s *Service) applyBackendTLS(a *API, in BackendTLS) error {
+	if strings.TrimSpace(in.ClientCert) == "" {
+		a.BackendTLSCert, a.BackendTLSKey, a.BackendTLSCA = "", "", ""
+		return nil
+	}
+	key := in.ClientKey
+	if key == "" && a.BackendTLSKey != "" { // keep the stored key when only the certificate changes
+		b, err := s.sealer.Open(a.BackendTLSKey)
+		if err != nil {
+			return fmt.Errorf("catalog: backend TLS key of API %s: %w", a.ID, err)
+		}
+		key = string(b)
+	}
+	if _, err := tls.X509KeyPair([]byte(in.ClientCert), []byte(key)); err != nil {
+		return apperr.Invalid("backend_tls", "invalid_backend_tls", "client_cert and client_key must be a PEM certificate and its private key: "+err.Error()+".")
+	}
+	if in.CACert != "" && !x509.NewCertPool().AppendCertsFromPEM([]byte(in.CACert)) {
+		return apperr.Invalid("backend_tls", "invalid_backend_tls", "ca_cert must hold at least one PEM certificate.")
+	}
+	a.BackendTLSCert, a.BackendTLSKey, a.BackendTLSCA = in.ClientCert, s.sealer.Seal([]byte(key)), in.CACert
 	return nil
 }
 

@@ -2,7 +2,12 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -31,8 +36,8 @@ type upstreams struct {
 
 func newUpstreams() *upstreams { return &upstreams{m: map[string]*http.Transport{}} }
 
-func (u *upstreams) transport(target *url.URL, timeout time.Duration) *http.Transport {
-	key := target.Scheme + "://" + target.Host + "|" + strconv.FormatInt(int64(timeout), 10)
+func (u *upstreams) transport(target *url.URL, timeout time.Duration, tlsc *tls.Config, tlsID string) *http.Transport {
+	key := target.Scheme + "://" + target.Host + "|" + strconv.FormatInt(int64(timeout), 10) + "|" + tlsID
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if t, ok := u.m[key]; ok {
@@ -51,6 +56,7 @@ func (u *upstreams) transport(target *url.URL, timeout time.Duration) *http.Tran
 		// a slow body once started streams on (downloads, server-sent events).
 		ResponseHeaderTimeout: timeout,
 		DisableCompression:    true, // pass the backend's encoding through untouched
+		TLSClientConfig:       tlsc,
 	}
 	u.m[key] = t
 	return t
@@ -88,9 +94,13 @@ func (g *Gateway) newProxy(r *snapshot.Route) (http.Handler, error) {
 	api := r.API
 	headerName := http.CanonicalHeaderKey(api.BackendHeader)
 	headerValue := []string{api.BackendHeaderValue}
-	var transport http.RoundTripper = g.up.transport(target, r.Timeout)
+	tlsc, tlsID, err := backendTLS(api)
+	if err != nil {
+		return nil, err
+	}
+	var transport http.RoundTripper = g.up.transport(target, r.Timeout, tlsc, tlsID)
 	if len(r.Backends) > 1 {
-		transport = g.newPool(r)
+		transport = g.newPool(r, tlsc, tlsID)
 	}
 	return &routeProxy{pool: poolOf(transport), ReverseProxy: httputil.ReverseProxy{
 		Transport:  transport,
@@ -130,6 +140,35 @@ func (p *routeProxy) unwrapPool() *pool { return p.pool }
 func poolOf(rt http.RoundTripper) *pool {
 	p, _ := rt.(*pool)
 	return p
+}
+
+// backendTLS builds the client side of mutual TLS for an API, and an id that
+// keeps transports with different certificates apart (a changed certificate
+// gets a fresh transport; the old one's idle connections are dropped).
+func backendTLS(api *snapshot.API) (*tls.Config, string, error) {
+	if api.TLSCert == "" && api.TLSCA == "" {
+		return nil, "", nil
+	}
+	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	if api.TLSCert != "" {
+		pair, err := tls.X509KeyPair([]byte(api.TLSCert), []byte(api.TLSKey))
+		if err != nil {
+			return nil, "", fmt.Errorf("backend client certificate: %w", err)
+		}
+		c.Certificates = []tls.Certificate{pair}
+	}
+	if api.TLSCA != "" {
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM([]byte(api.TLSCA)) {
+			return nil, "", errors.New("backend CA: no PEM certificate")
+		}
+		c.RootCAs = pool
+	}
+	sum := sha256.Sum256([]byte(api.TLSCert + "\x00" + api.TLSCA))
+	return c, hex.EncodeToString(sum[:8]), nil
 }
 
 // proxyError answers a failed upstream call: 504 when the backend was too slow,

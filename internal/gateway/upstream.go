@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
@@ -67,10 +68,10 @@ type pool struct {
 	next       atomic.Uint32
 }
 
-func (g *Gateway) newPool(r *snapshot.Route) *pool {
+func (g *Gateway) newPool(r *snapshot.Route, tlsc *tls.Config, tlsID string) *pool {
 	p := &pool{targets: r.Backends, roundRobin: r.API.Balance == snapshot.BalanceRoundRobin}
 	for _, t := range r.Backends {
-		p.transports = append(p.transports, g.up.transport(t, r.Timeout))
+		p.transports = append(p.transports, g.up.transport(t, r.Timeout, tlsc, tlsID))
 		p.health = append(p.health, g.up.health(t))
 	}
 	return p

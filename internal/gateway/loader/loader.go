@@ -212,7 +212,8 @@ func apiConfig(ga catalog.GatewayAPI) snapshot.API {
 	a := ga.API
 	out := snapshot.API{ID: a.ID, OrgID: a.OrgID, Name: a.Name, Context: a.Context, Version: a.Version,
 		Default: a.DefaultVersion, State: string(a.State), Auth: a.AuthList(), Balance: a.Balance, TimeoutMS: a.TimeoutMS,
-		ValidateRequests: a.ValidateRequests, Spec: a.OpenAPI, Transforms: a.Transforms}
+		ValidateRequests: a.ValidateRequests, Spec: a.OpenAPI, Transforms: a.Transforms,
+		TLSCert: a.BackendTLSCert, TLSKey: ga.TLSKey, TLSCA: a.BackendTLSCA}
 	if c := a.CORSPolicy(); c.Enabled {
 		out.CORS = &snapshot.CORS{AllowOrigins: c.AllowOrigins, AllowMethods: c.AllowMethods, AllowHeaders: c.AllowHeaders,
 			AllowCredentials: c.AllowCredentials, MaxAge: c.MaxAge}

@@ -90,6 +90,9 @@ type API struct {
 	Spec             string
 	// Transforms are the API's rewrite rules, JSON as the catalog stores them.
 	Transforms string
+	// TLSCert and TLSKey (PEM) are the client certificate for mutual TLS to the
+	// backend; TLSCA (PEM) is an extra CA to trust for it.
+	TLSCert, TLSKey, TLSCA string
 }
 
 // Operation is a method and a path template ("/pets/{id}") of an API.
