@@ -88,9 +88,11 @@ type APIJSON struct {
 	Transforms       json.RawMessage `json:"transforms"`
 	// BackendTLS shows the client certificate and CA, never the key.
 	BackendTLS *BackendTLS `json:"backend_tls,omitempty"`
-	GatewayURL string      `json:"gateway_url"`
-	CreatedAt  time.Time   `json:"created_at"`
-	UpdatedAt  time.Time   `json:"updated_at"`
+	// Limit is the API-wide limit, when there is one.
+	Limit      *Limit    `json:"limit,omitempty"`
+	GatewayURL string    `json:"gateway_url"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // BackendAuthJSON shows a backend credential without its secret.
@@ -122,7 +124,7 @@ func (s *Service) JSON(a API) APIJSON {
 	return APIJSON{ID: a.ID, OrgID: a.OrgID, Name: a.Name, Context: a.Context, Version: a.Version, Description: a.Description,
 		Tags: a.TagList(), Visibility: a.Visibility, State: a.State, Actions: actions, DefaultVersion: a.DefaultVersion,
 		BackendURL: a.BackendURL(), Endpoints: a.EndpointList(), Balance: a.Balance, BackendAuth: ba, Auth: a.AuthList(),
-		Tiers: a.TierList(), CORS: c, TimeoutMS: a.TimeoutMS, Approval: a.Approval, ValidateRequests: a.ValidateRequests, Transforms: rawJSON(a.Transforms), BackendTLS: backendTLSJSON(a), GatewayURL: s.GatewayURL(a),
+		Tiers: a.TierList(), CORS: c, TimeoutMS: a.TimeoutMS, Approval: a.Approval, ValidateRequests: a.ValidateRequests, Transforms: rawJSON(a.Transforms), BackendTLS: backendTLSJSON(a), Limit: apiLimitJSON(a), GatewayURL: s.GatewayURL(a),
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 }
 
@@ -546,4 +548,11 @@ func backendTLSJSON(a API) *BackendTLS {
 		return nil
 	}
 	return &BackendTLS{ClientCert: a.BackendTLSCert, CACert: a.BackendTLSCA}
+}
+
+func apiLimitJSON(a API) *Limit {
+	if a.LimitRequests == 0 {
+		return nil
+	}
+	return &Limit{Requests: a.LimitRequests, Per: a.LimitPer}
 }

@@ -60,10 +60,13 @@ type API struct {
 	BackendTLSCert string `gorm:"column:backend_tls_cert"`
 	BackendTLSKey  string `gorm:"column:backend_tls_key"`
 	BackendTLSCA   string `gorm:"column:backend_tls_ca"`
-	OpenAPI        string `gorm:"column:openapi"`
-	CreatedBy      string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// LimitRequests per LimitPer caps the whole API (0: no API-wide limit).
+	LimitRequests int64
+	LimitPer      string
+	OpenAPI       string `gorm:"column:openapi"`
+	CreatedBy     string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // TableName pins the table name.

@@ -106,6 +106,8 @@ type APIInput struct {
 	Transforms *json.RawMessage `json:"transforms"`
 	// BackendTLS sets mutual TLS towards the backend.
 	BackendTLS *BackendTLS `json:"backend_tls"`
+	// Limit caps all calls to this API version together (requests 0 removes it).
+	Limit *Limit `json:"limit"`
 }
 
 // CreateAPI makes a new API family with its first version, in CREATED.
@@ -261,6 +263,13 @@ func (s *Service) apply(ctx context.Context, p account.Principal, a *API, in API
 	}
 	if in.ValidateRequests != nil {
 		a.ValidateRequests = *in.ValidateRequests
+	}
+	if in.Limit != nil {
+		req, per, err := checkLimit("limit", in.Limit.Requests, in.Limit.Per, true)
+		if err != nil {
+			return err
+		}
+		a.LimitRequests, a.LimitPer = req, per
 	}
 	if in.BackendTLS != nil {
 		if err := s.applyBackendTLS(a, *in.BackendTLS); err != nil {

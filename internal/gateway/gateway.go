@@ -183,7 +183,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			errScope.write(rec)
 			return
 		}
-		if !g.limit(r.Context(), rec, sub, op, start) {
+		if !g.limit(r.Context(), rec, route, sub, op, start) {
 			return
 		}
 		r.Header[headerApplication] = []string{app.ID}
@@ -195,7 +195,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if route.Validator != nil && !g.validate(rec, r, route, rest) {
 			return
 		}
-		if op != nil && op.Limit != nil && !g.opLimit(r.Context(), rec, op, op.OpenLimitKey, start, func(e *gwError) bool { e.write(rec); return false }) {
+		if (route.API.Limit != nil || (op != nil && op.Limit != nil)) && !g.limit(r.Context(), rec, route, nil, op, start) {
 			return
 		}
 	}
@@ -247,67 +247,57 @@ func (g *Gateway) authenticate(s *snapshot.Snapshot, route *snapshot.Route, r *h
 	return app, &tok, nil
 }
 
-// limit applies, in turn, the subscription's per-second burst, its tier and the
-// operation's own limit, writing the RateLimit-* headers of the tier. A call a
-// later check refuses is given back to the earlier ones: refusals consume nothing.
-// It reports whether the call may go on.
-func (g *Gateway) limit(ctx context.Context, w http.ResponseWriter, sub *snapshot.CompiledSubscription, op *snapshot.Op, now time.Time) bool {
-	t := sub.Tier
-	var undo [2]struct {
+// limit applies, in turn, the subscription's per-second burst and tier (sub is
+// nil on an open API), the API-wide limit and the operation's own limit. The
+// RateLimit-* headers report the tier, or the tightest other limit on an open
+// API. A call a later check refuses is given back to the earlier ones: refusals
+// consume nothing. It reports whether the call may go on.
+func (g *Gateway) limit(ctx context.Context, w http.ResponseWriter, route *snapshot.Route, sub *snapshot.CompiledSubscription, op *snapshot.Op, now time.Time) bool {
+	var undo [3]struct {
 		key   string
 		start time.Time
 	}
 	n := 0
-	refuse := func(e *gwError) bool {
-		for i := 0; i < n; i++ {
-			_ = g.limiter.Undo(ctx, undo[i].key, undo[i].start)
+	headers := sub == nil || sub.Tier.Requests <= 0
+	check := func(key string, limit int64, per string, refusal *gwError, reportHeaders bool) bool {
+		ws, we := ratelimit.Window(per, now)
+		res, err := g.limiter.Allow(ctx, key, limit, ws, we)
+		if err != nil {
+			refusal = errLimiter
+		} else if reportHeaders || !res.Allowed {
+			setLimitHeaders(w, res, now)
 		}
-		e.write(w)
+		if err != nil || !res.Allowed {
+			for i := 0; i < n; i++ {
+				_ = g.limiter.Undo(ctx, undo[i].key, undo[i].start)
+			}
+			refusal.write(w)
+			return false
+		}
+		undo[n].key, undo[n].start = key, ws
+		n++
+		return true
+	}
+	if sub != nil && sub.Tier.Requests > 0 {
+		t := sub.Tier
+		if t.Burst > 0 && !check(sub.BurstKey, t.Burst, "second", errBurstLimited, false) {
+			return false
+		}
+		if !check(sub.ID, t.Requests, t.Per, quotaError(t.Per), true) {
+			return false
+		}
+	}
+	if l := route.API.Limit; l != nil && !check(route.LimitKey, l.Requests, l.Per, errAPILimited, headers) {
 		return false
 	}
-	if t.Requests > 0 && t.Burst > 0 {
-		bs, be := ratelimit.Window("second", now)
-		res, err := g.limiter.Allow(ctx, sub.BurstKey, t.Burst, bs, be)
-		if err != nil {
-			return refuse(errLimiter)
-		}
-		if !res.Allowed {
-			setLimitHeaders(w, res, now)
-			return refuse(errBurstLimited)
-		}
-		undo[n].key, undo[n].start = sub.BurstKey, bs
-		n++
-	}
-	if t.Requests > 0 {
-		ws, we := ratelimit.Window(t.Per, now)
-		res, err := g.limiter.Allow(ctx, sub.ID, t.Requests, ws, we)
-		if err != nil {
-			return refuse(errLimiter)
-		}
-		setLimitHeaders(w, res, now)
-		if !res.Allowed {
-			return refuse(quotaError(t.Per))
-		}
-		undo[n].key, undo[n].start = sub.ID, ws
-		n++
-	}
 	if op != nil && op.Limit != nil {
-		key := sub.ID + op.LimitSuffix
-		return g.opLimit(ctx, w, op, key, now, refuse)
-	}
-	return true
-}
-
-// opLimit applies an operation's own limit under key.
-func (g *Gateway) opLimit(ctx context.Context, w http.ResponseWriter, op *snapshot.Op, key string, now time.Time, refuse func(*gwError) bool) bool {
-	os, oe := ratelimit.Window(op.Limit.Per, now)
-	res, err := g.limiter.Allow(ctx, key, op.Limit.Requests, os, oe)
-	if err != nil {
-		return refuse(errLimiter)
-	}
-	if !res.Allowed {
-		setLimitHeaders(w, res, now)
-		return refuse(errOperationLimited)
+		key := op.OpenLimitKey
+		if sub != nil {
+			key = sub.ID + op.LimitSuffix // allocates only for operations with a limit
+		}
+		if !check(key, op.Limit.Requests, op.Limit.Per, errOperationLimited, headers && route.API.Limit == nil) {
+			return false
+		}
 	}
 	return true
 }

@@ -341,6 +341,31 @@ func TestOperationLimitAndRefundOfRefusals(t *testing.T) {
 	}
 }
 
+func TestAPIWideLimitCountsEveryCaller(t *testing.T) {
+	f := newFixture(t)
+	f.cfg.APIs[6].Limit = &snapshot.Limit{Requests: 2, Per: "minute"} // "open": no credentials
+	f.cfg.APIs[0].Limit = &snapshot.Limit{Requests: 3, Per: "minute"}
+	if err := f.gw.Load(f.cfg); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if r := f.call("GET", "/open/x"); r.status != 200 || r.header.Get("RateLimit-Limit") != "2" {
+			t.Fatalf("open call %d: %d %v", i, r.status, r.header)
+		}
+	}
+	if r := f.call("GET", "/open/x"); r.status != 429 || r.header.Get("Retry-After") == "" {
+		t.Fatalf("open API over its limit: %d", r.status)
+	}
+	// pets v1: a key and a token (two applications' worth of calls) share 3.
+	tok := f.token(nil, "k1")
+	f.call("GET", "/pets/v1/pets", "apikey", "good-key")
+	f.call("GET", "/pets/v1/pets/1", "Authorization", "Bearer "+tok)
+	f.call("GET", "/pets/v1/pets", "apikey", "good-key")
+	if r := f.call("GET", "/pets/v1/pets/1", "Authorization", "Bearer "+tok); r.status != 429 || r.code != "rate_limited" {
+		t.Fatalf("API-wide limit: %d %s", r.status, r.body)
+	}
+}
+
 func TestCORS(t *testing.T) {
 	f := newFixture(t)
 	f.cfg.APIs[0].CORS = &snapshot.CORS{AllowOrigins: []string{"https://app.example.com"}, MaxAge: 600}

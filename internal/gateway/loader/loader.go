@@ -214,6 +214,9 @@ func apiConfig(ga catalog.GatewayAPI) snapshot.API {
 		Default: a.DefaultVersion, State: string(a.State), Auth: a.AuthList(), Balance: a.Balance, TimeoutMS: a.TimeoutMS,
 		ValidateRequests: a.ValidateRequests, Spec: a.OpenAPI, Transforms: a.Transforms,
 		TLSCert: a.BackendTLSCert, TLSKey: ga.TLSKey, TLSCA: a.BackendTLSCA}
+	if a.LimitRequests > 0 {
+		out.Limit = &snapshot.Limit{Requests: a.LimitRequests, Per: a.LimitPer}
+	}
 	if c := a.CORSPolicy(); c.Enabled {
 		out.CORS = &snapshot.CORS{AllowOrigins: c.AllowOrigins, AllowMethods: c.AllowMethods, AllowHeaders: c.AllowHeaders,
 			AllowCredentials: c.AllowCredentials, MaxAge: c.MaxAge}

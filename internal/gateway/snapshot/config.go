@@ -93,6 +93,8 @@ type API struct {
 	// TLSCert and TLSKey (PEM) are the client certificate for mutual TLS to the
 	// backend; TLSCA (PEM) is an extra CA to trust for it.
 	TLSCert, TLSKey, TLSCA string
+	// Limit caps all calls to the API together (nil: none).
+	Limit *Limit
 }
 
 // Operation is a method and a path template ("/pets/{id}") of an API.

@@ -49,7 +49,9 @@ type Route struct {
 	Validator RequestValidator
 	// Transformer rewrites calls both ways (nil: none).
 	Transformer Transformer
-	ops         []*Op
+	// LimitKey counts the API-wide limit.
+	LimitKey string
+	ops      []*Op
 }
 
 // CompiledCORS holds the policy with its header values joined once.
@@ -191,7 +193,7 @@ func compileRoute(api *API, opts Options) (*Route, error) {
 	if api.Context == "" || strings.Contains(api.Context, "/") {
 		return nil, fmt.Errorf("bad context %q", api.Context)
 	}
-	r := &Route{API: api, Timeout: DefaultTimeout}
+	r := &Route{API: api, Timeout: DefaultTimeout, LimitKey: "api:" + api.ID}
 	if api.TimeoutMS > 0 {
 		r.Timeout = time.Duration(api.TimeoutMS) * time.Millisecond
 	}
