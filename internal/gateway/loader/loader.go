@@ -28,7 +28,8 @@ type Sources struct {
 
 // Options tune the loader.
 type Options struct {
-	// Poll is how often the config version is read (default 500 ms).
+	// Poll is how often the config version is read (default 250 ms; on Postgres
+	// LISTEN/NOTIFY usually wakes the loader first).
 	Poll time.Duration
 	// Debounce gathers a burst of changes into one rebuild (default 50 ms).
 	Debounce time.Duration
@@ -55,7 +56,7 @@ type Loader struct {
 // New returns a loader for gw.
 func New(src Sources, gw *gateway.Gateway, opts Options) *Loader {
 	if opts.Poll <= 0 {
-		opts.Poll = 500 * time.Millisecond
+		opts.Poll = 250 * time.Millisecond
 	}
 	if opts.Debounce <= 0 {
 		opts.Debounce = 50 * time.Millisecond
