@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"portico/internal/gateway/ratelimit"
 	"portico/internal/gateway/snapshot"
 	"portico/internal/gateway/transform"
@@ -24,6 +26,8 @@ type Options struct {
 	Meter   Meter             // nil: events are discarded
 	Limiter ratelimit.Limiter // nil: an in-process limiter
 	Now     func() time.Time
+	// Registry receives the gateway's Prometheus series (nil: not exported).
+	Registry prometheus.Registerer
 }
 
 // Gateway serves proxied API traffic from its current snapshot.
@@ -37,13 +41,15 @@ type Gateway struct {
 	meter   Meter
 	log     *slog.Logger
 	now     func() time.Time
+	metrics *gwMetrics
 	// loadMu serialises Load; readers never take it.
 	loadMu sync.Mutex
 }
 
 // New returns a Gateway with no snapshot: it answers 503 until Load succeeds.
 func New(o Options) *Gateway {
-	g := &Gateway{up: newUpstreams(), tokens: newTokenCache(100_000), limiter: o.Limiter, meter: o.Meter, log: o.Log, now: o.Now}
+	g := &Gateway{up: newUpstreams(), tokens: newTokenCache(100_000), limiter: o.Limiter, meter: o.Meter, log: o.Log, now: o.Now,
+		metrics: newMetrics(o.Registry)}
 	if g.limiter == nil {
 		g.limiter = ratelimit.NewLocal()
 	}
@@ -62,7 +68,7 @@ func New(o Options) *Gateway {
 func (g *Gateway) Load(cfg snapshot.Config) error {
 	g.loadMu.Lock()
 	defer g.loadMu.Unlock()
-	s, err := snapshot.Build(cfg, snapshot.Options{NewProxy: g.newProxy, NewValidator: newValidator, NewTransformer: newTransformer, Now: g.now})
+	s, err := snapshot.Build(cfg, snapshot.Options{NewProxy: g.newProxy, NewValidator: newValidator, NewTransformer: newTransformer, NewMetrics: g.metrics.forRoute, Now: g.now})
 	if err != nil {
 		return err
 	}
@@ -145,6 +151,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		ev.BytesIn = r.ContentLength
 		ev.Latency = g.now().Sub(start)
+		if rm, ok := route.Metrics.(*routeMetrics); ok {
+			rm.observe(ev.Status, ev.Latency.Seconds())
+		}
 		rec.ResponseWriter = nil
 		g.recs.Put(rec)
 		g.meter.Record(ev)

@@ -15,6 +15,8 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"portico/internal/gateway/snapshot"
 	"portico/internal/platform/secrets"
@@ -431,6 +433,25 @@ func TestNotReadyBeforeTheFirstSnapshot(t *testing.T) {
 	g.ServeHTTP(rec, httptest.NewRequest("GET", "/x/y", nil))
 	if rec.Code != 503 || g.Ready() || !strings.Contains(rec.Body.String(), "gateway_not_ready") {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestPrometheusSeries(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	g := New(Options{Log: slog.New(slog.DiscardHandler), Registry: reg})
+	if err := g.Load(snapshot.Config{APIs: []snapshot.API{{ID: "d", OrgID: "o", Context: "down", Version: "v1", Default: true,
+		State: snapshot.StatePublished, Backends: []string{"http://127.0.0.1:1"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		rec := httptest.NewRecorder()
+		g.ServeHTTP(rec, httptest.NewRequest("GET", "/down/x", nil))
+	}
+	if got := testutil.ToFloat64(g.metrics.requests.WithLabelValues("down/v1", "5xx")); got != 2 {
+		t.Fatalf("5xx calls counted %v", got)
+	}
+	if got := testutil.ToFloat64(g.metrics.upstream.WithLabelValues("down/v1", "unavailable")); got != 2 {
+		t.Fatalf("upstream errors counted %v", got)
 	}
 }
 

@@ -117,7 +117,7 @@ func (g *Gateway) newProxy(r *snapshot.Route) (http.Handler, error) {
 			}
 		},
 		ModifyResponse: modifyResponse(r.Transformer),
-		ErrorHandler:   g.proxyError,
+		ErrorHandler:   func(w http.ResponseWriter, req *http.Request, err error) { g.proxyError(w, req, err, r) },
 	}}, nil
 }
 
@@ -174,17 +174,24 @@ func backendTLS(api *snapshot.API) (*tls.Config, string, error) {
 // proxyError answers a failed upstream call: 504 when the backend was too slow,
 // 502 when it could not be reached or broke the connection, nothing when the
 // client itself went away.
-func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error, route *snapshot.Route) {
 	if errors.Is(r.Context().Err(), context.Canceled) {
 		if rec, ok := w.(*recorder); ok {
 			rec.status = 499 // client closed the request (nginx's convention, for metering)
 		}
 		return
 	}
+	rm, _ := route.Metrics.(*routeMetrics)
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		if rm != nil {
+			rm.timeout.Inc()
+		}
 		errTimeout.write(w)
 		return
+	}
+	if rm != nil {
+		rm.unavailable.Inc()
 	}
 	g.log.DebugContext(r.Context(), "backend call failed", "err", err, "host", r.Host)
 	errBadGateway.write(w)

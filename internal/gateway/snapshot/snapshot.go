@@ -51,7 +51,10 @@ type Route struct {
 	Transformer Transformer
 	// LimitKey counts the API-wide limit.
 	LimitKey string
-	ops      []*Op
+	// Metrics is what the gateway counts this route's calls with (set by
+	// Options.NewMetrics; opaque to the snapshot).
+	Metrics any
+	ops     []*Op
 }
 
 // CompiledCORS holds the policy with its header values joined once.
@@ -99,6 +102,8 @@ type Transformer interface {
 
 // Options adjust Build.
 type Options struct {
+	// NewMetrics prepares a route's metric handles once per build.
+	NewMetrics func(*Route) any
 	// NewTransformer compiles a route's rewrite rules (nil result: none).
 	NewTransformer func(*Route) (Transformer, error)
 	// NewValidator compiles a route's request validator, once per build.
@@ -246,6 +251,9 @@ func compileRoute(api *API, opts Options) (*Route, error) {
 			return nil, fmt.Errorf("request validation: %w", err)
 		}
 		r.Validator = v
+	}
+	if opts.NewMetrics != nil {
+		r.Metrics = opts.NewMetrics(r)
 	}
 	if api.Transforms != "" && opts.NewTransformer != nil {
 		t, err := opts.NewTransformer(r)
