@@ -242,6 +242,8 @@ func TestUnknownPathsAnswerInTheContractFormat(t *testing.T) {
 		{"GET", "/static/css/", 404, "not_found"},
 		{"GET", "/static/nope.css", 404, "not_found"},
 		{"GET", "/portal/no-such-org", 404, "not_found"},
+		{"POST", "/oauth2/no-such-endpoint", 404, "not_found"},
+		{"GET", "/oauth2/token", 405, "method_not_allowed"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {

@@ -33,7 +33,7 @@ func (a *App) wireOAuth(w *web) error {
 	// Token, introspection and revocation authenticate the client, not a
 	// browser: no CSRF, no session. The authorization endpoint is a browser page.
 	srv.RegisterEndpoints(w.e.Group("/oauth2", middleware.BodyLimit("64K")), w.e.Group("/.well-known"))
-	srv.RegisterAuthorize(w.e.Group("/oauth2", w.browser...))
+	srv.RegisterAuthorize(w.e, w.browser)
 	return nil
 }
 

@@ -33,10 +33,11 @@ func (s *Server) RegisterEndpoints(oauth2Group, wellKnown *echo.Group) {
 }
 
 // RegisterAuthorize adds the browser-facing authorization endpoint (log-in
-// redirect and consent page) to a group carrying the browser middleware.
-func (s *Server) RegisterAuthorize(g *echo.Group) {
-	g.GET("/authorize", s.authorize)
-	g.POST("/authorize", s.authorize)
+// redirect and consent page) with the browser middleware mw. They are single
+// routes, not a group, so unknown /oauth2 paths answer 404, not a CSRF refusal.
+func (s *Server) RegisterAuthorize(e *echo.Echo, mw []echo.MiddlewareFunc) {
+	e.GET("/oauth2/authorize", s.authorize, mw...)
+	e.POST("/oauth2/authorize", s.authorize, mw...)
 }
 
 // postOnly answers GET on the POST-only endpoints (RFC 6749 §3.2).
