@@ -30,7 +30,7 @@ const (
 // fixture is a gateway in front of a recording backend, with an RSA key to mint
 // access tokens the way the OAuth server does.
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	gw      *Gateway
 	backend *httptest.Server
 	key     *rsa.PrivateKey
@@ -49,7 +49,7 @@ func (c chanMeter) Record(e Event) {
 	}
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	f := &fixture{t: t, events: make(chan Event, 100)}
 	f.backend = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
