@@ -34,3 +34,11 @@ build:
 
 assets:
 	go run ./web/build
+
+# Each fuzz target for FUZZTIME (default 20s): make fuzz FUZZTIME=1m
+FUZZTIME ?= 20s
+.PHONY: fuzz
+fuzz:
+	go test -run '^$$' -fuzz FuzzRoute -fuzztime $(FUZZTIME) ./internal/gateway/snapshot/
+	go test -run '^$$' -fuzz FuzzRules -fuzztime $(FUZZTIME) ./internal/gateway/transform/
+	go test -run '^$$' -fuzz FuzzCredentials -fuzztime $(FUZZTIME) ./internal/gateway/
