@@ -1,0 +1,438 @@
+package analytics
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"net/mail"
+	"net/smtp"
+	"net/url"
+	"strings"
+	"time"
+
+	"portico/internal/account"
+	"portico/internal/platform/apperr"
+)
+
+// Limits on alert rules.
+const (
+	MinWindow    = time.Minute
+	MaxWindow    = 24 * time.Hour
+	maxURLLen    = 2000
+	historyLimit = 100
+)
+
+// NewRule is what creating an alert rule takes (CONTRACT §5).
+type NewRule struct {
+	APIID      string   `json:"api_id"`
+	Metric     string   `json:"metric"`
+	Operator   string   `json:"operator"`
+	Threshold  *float64 `json:"threshold"`
+	Window     string   `json:"window"`
+	WebhookURL string   `json:"webhook_url"`
+	Email      string   `json:"email"`
+}
+
+func (in *NewRule) validate() (time.Duration, error) {
+	in.APIID, in.Metric, in.Window = strings.TrimSpace(in.APIID), strings.TrimSpace(in.Metric), strings.TrimSpace(in.Window)
+	in.WebhookURL, in.Email, in.Operator = strings.TrimSpace(in.WebhookURL), strings.TrimSpace(in.Email), strings.TrimSpace(in.Operator)
+	switch in.Metric {
+	case MetricErrorRate, MetricP95Latency, MetricRequests:
+	case "":
+		return 0, apperr.Invalid("metric", "required", "metric is required: error_rate, p95_latency_ms or requests.")
+	default:
+		return 0, apperr.Invalid("metric", "invalid_metric", "metric must be error_rate, p95_latency_ms or requests.")
+	}
+	if in.Operator == "" {
+		in.Operator = OperatorAbove
+	}
+	if in.Operator != OperatorAbove && in.Operator != OperatorBelow {
+		return 0, apperr.Invalid("operator", "invalid_operator", "operator must be above (the default) or below.")
+	}
+	if in.Threshold == nil {
+		return 0, apperr.Invalid("threshold", "required", "threshold is required.")
+	}
+	th := *in.Threshold
+	if th < 0 || math.IsNaN(th) || math.IsInf(th, 0) {
+		return 0, apperr.Invalid("threshold", "invalid_threshold", "threshold must be a number of at least 0.")
+	}
+	if in.Metric == MetricErrorRate && th > 1 {
+		return 0, apperr.Invalid("threshold", "invalid_threshold", "An error_rate threshold is a fraction from 0 to 1 (0.05 is 5%).")
+	}
+	if in.Window == "" {
+		in.Window = "5m"
+	}
+	w, err := time.ParseDuration(in.Window)
+	if err != nil || w < MinWindow || w > MaxWindow || w%time.Minute != 0 {
+		return 0, apperr.Invalid("window", "invalid_window", "window must be whole minutes from 1m to 24h, such as 5m or 1h.")
+	}
+	if in.WebhookURL != "" {
+		u, err := url.Parse(in.WebhookURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(in.WebhookURL) > maxURLLen {
+			return 0, apperr.Invalid("webhook_url", "invalid_url", "webhook_url must be an absolute http or https URL.")
+		}
+	}
+	if in.Email != "" {
+		a, err := mail.ParseAddress(in.Email)
+		if err != nil || a.Address != in.Email || len(in.Email) > 254 {
+			return 0, apperr.Invalid("email", "invalid_email", "email must be one e-mail address, such as ops@example.com.")
+		}
+	}
+	return w, nil
+}
+
+// CreateRule adds an alert rule for the caller's organisation (admins and publishers).
+func (s *Service) CreateRule(ctx context.Context, p account.Principal, in NewRule) (Rule, error) {
+	if err := p.Require(account.RoleAdmin, account.RolePublisher); err != nil {
+		return Rule{}, err
+	}
+	w, err := in.validate()
+	if err != nil {
+		return Rule{}, err
+	}
+	if in.APIID != "" {
+		ok, err := s.repo.apiExists(ctx, p.OrgID, in.APIID)
+		if err != nil {
+			return Rule{}, err
+		}
+		if !ok {
+			return Rule{}, ErrAPINotFound
+		}
+	}
+	now := s.opts.Now()
+	rule := Rule{ID: account.NewID(), OrgID: p.OrgID, APIID: in.APIID, Metric: in.Metric, Operator: in.Operator,
+		Threshold: *in.Threshold, WindowSeconds: int(w / time.Second), WebhookURL: in.WebhookURL, Email: in.Email,
+		Enabled: true, CreatedBy: p.UserID, CreatedAt: now, UpdatedAt: now}
+	err = s.st.InTx(ctx, func(ctx context.Context) error {
+		if err := s.repo.createRule(ctx, &rule); err != nil {
+			return err
+		}
+		return s.accounts.Audit(ctx, p, "alert.create", "alert_rule", rule.ID, map[string]any{"metric": rule.Metric, "threshold": rule.Threshold, "api_id": rule.APIID})
+	})
+	return rule, err
+}
+
+// Rule returns one rule of the caller's organisation.
+func (s *Service) Rule(ctx context.Context, p account.Principal, id string) (Rule, error) {
+	if err := p.Require(account.RoleAdmin, account.RolePublisher); err != nil {
+		return Rule{}, err
+	}
+	return s.repo.rule(ctx, p.OrgID, id)
+}
+
+// Rules lists the organisation's rules by id, after the id after, at most limit.
+func (s *Service) Rules(ctx context.Context, p account.Principal, after string, limit int) ([]Rule, error) {
+	if err := p.Require(account.RoleAdmin, account.RolePublisher); err != nil {
+		return nil, err
+	}
+	return s.repo.listRules(ctx, p.OrgID, after, limit)
+}
+
+// DeleteRule deletes a rule and its history.
+func (s *Service) DeleteRule(ctx context.Context, p account.Principal, id string) error {
+	if err := p.Require(account.RoleAdmin, account.RolePublisher); err != nil {
+		return err
+	}
+	return s.st.InTx(ctx, func(ctx context.Context) error {
+		if err := s.repo.deleteRule(ctx, p.OrgID, id); err != nil {
+			return err
+		}
+		return s.accounts.Audit(ctx, p, "alert.delete", "alert_rule", id, nil)
+	})
+}
+
+// History lists the latest firings and clearings, of one rule or (ruleID "")
+// of every rule of the organisation, newest first.
+func (s *Service) History(ctx context.Context, p account.Principal, ruleID string) ([]AlertEvent, error) {
+	if err := p.Require(account.RoleAdmin, account.RolePublisher); err != nil {
+		return nil, err
+	}
+	if ruleID != "" {
+		if _, err := s.repo.rule(ctx, p.OrgID, ruleID); err != nil {
+			return nil, err
+		}
+	}
+	return s.repo.history(ctx, p.OrgID, ruleID, historyLimit)
+}
+
+// WebhookSecret is the key a rule's webhook receiver checks
+// X-Portico-Signature with: derived from the service's key and the rule id,
+// so it is never stored.
+func (s *Service) WebhookSecret(ruleID string) string {
+	m := hmac.New(sha256.New, s.opts.WebhookKey)
+	m.Write([]byte("alert-rule:" + ruleID))
+	return "whsec_" + hex.EncodeToString(m.Sum(nil))
+}
+
+// Sign returns the X-Portico-Signature of body under secret:
+// "sha256=" and the hex HMAC-SHA256.
+func Sign(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// ---- evaluation ----
+
+// RunEvaluator evaluates every enabled rule each opts.EvaluateEvery until ctx ends.
+func (s *Service) RunEvaluator(ctx context.Context) {
+	t := time.NewTicker(s.opts.EvaluateEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.Evaluate(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("analytics: alert evaluation failed", "err", err)
+			}
+		}
+	}
+}
+
+// Evaluate checks every enabled rule once: a rule whose metric crosses its
+// threshold starts firing and notifies; a firing rule whose metric is back
+// clears and notifies; otherwise nothing is sent.
+func (s *Service) Evaluate(ctx context.Context) error {
+	rules, err := s.repo.enabledRules(ctx)
+	if err != nil {
+		return err
+	}
+	now := s.opts.Now()
+	for _, r := range rules {
+		if err := s.evaluate(ctx, r, now); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			s.log.Warn("analytics: alert rule not evaluated", "rule_id", r.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+// metric reads a rule's metric over its window (whole minutes, the current
+// one included).
+func (s *Service) metric(ctx context.Context, r Rule, now time.Time) (float64, error) {
+	f := filter{OrgID: r.OrgID, APIID: r.APIID, From: now.Add(-r.Window()).Truncate(time.Minute).Unix(),
+		To: now.Truncate(time.Minute).Add(time.Minute).Unix()}
+	rows, err := s.repo.aggregate(ctx, f, groupNone, 0, 0)
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	a := rows[0]
+	switch r.Metric {
+	case MetricErrorRate:
+		if a.Requests == 0 {
+			return 0, nil
+		}
+		return float64(a.Errors) / float64(a.Requests), nil
+	case MetricP95Latency:
+		return ms(a.Hist.Quantile(0.95, a.LatencyMaxUS)), nil
+	default:
+		return float64(a.Requests), nil
+	}
+}
+
+func (r Rule) breached(v float64) bool {
+	if r.Operator == OperatorBelow {
+		return v < r.Threshold
+	}
+	return v > r.Threshold
+}
+
+func (s *Service) evaluate(ctx context.Context, r Rule, now time.Time) error {
+	v, err := s.metric(ctx, r, now)
+	if err != nil {
+		return err
+	}
+	breached := r.breached(v)
+	if breached == r.Firing {
+		return s.repo.touchRule(ctx, r.ID, v, now)
+	}
+	state := StateCleared
+	if breached {
+		state = StateFiring
+	}
+	ev := AlertEvent{ID: account.NewID(), OrgID: r.OrgID, RuleID: r.ID, State: state, Value: v, Threshold: r.Threshold, At: now}
+	moved := false
+	err = s.st.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if moved, err = s.repo.setFiring(ctx, r.ID, breached, v, now); err != nil || !moved {
+			return err
+		}
+		return s.repo.addAlertEvent(ctx, &ev)
+	})
+	if err != nil || !moved {
+		return err // another node made the move and notifies
+	}
+	// After commit: never send from inside a transaction.
+	notified := s.notify(ctx, r, ev)
+	return s.repo.setNotified(ctx, ev.ID, notified)
+}
+
+// Notification is the JSON body of an alert webhook.
+type Notification struct {
+	ID        string    `json:"id"`
+	RuleID    string    `json:"rule_id"`
+	OrgID     string    `json:"org_id"`
+	APIID     string    `json:"api_id"`
+	Metric    string    `json:"metric"`
+	Operator  string    `json:"operator"`
+	Threshold float64   `json:"threshold"`
+	Window    string    `json:"window"`
+	Value     float64   `json:"value"`
+	State     string    `json:"state"`
+	At        time.Time `json:"at"`
+	URL       string    `json:"url"`
+}
+
+func windowString(r Rule) string {
+	w := r.Window()
+	if w%time.Hour == 0 {
+		return fmt.Sprintf("%dh", int(w/time.Hour))
+	}
+	return fmt.Sprintf("%dm", int(w/time.Minute))
+}
+
+// notify sends the webhook and the e-mail and says what became of them.
+func (s *Service) notify(ctx context.Context, r Rule, ev AlertEvent) string {
+	n := Notification{ID: ev.ID, RuleID: r.ID, OrgID: r.OrgID, APIID: r.APIID, Metric: r.Metric, Operator: r.Operator,
+		Threshold: r.Threshold, Window: windowString(r), Value: ev.Value, State: ev.State, At: ev.At,
+		URL: strings.TrimSuffix(s.opts.BaseURL, "/") + "/publisher/analytics"}
+	var out []string
+	if r.WebhookURL != "" {
+		out = append(out, "webhook: "+s.sendWebhook(ctx, r, n))
+	}
+	if r.Email != "" {
+		out = append(out, "email: "+s.sendEmail(r, n))
+	}
+	return strings.Join(out, "; ")
+}
+
+func (s *Service) sendWebhook(ctx context.Context, r Rule, n Notification) string {
+	body, err := json.Marshal(n)
+	if err != nil {
+		return "not sent: " + err.Error()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := newPost(ctx, r.WebhookURL, body)
+	if err != nil {
+		return "not sent: bad URL"
+	}
+	req.Header.Set("X-Portico-Signature", Sign(s.WebhookSecret(r.ID), body))
+	req.Header.Set("X-Portico-Event", "alert."+n.State)
+	resp, err := s.opts.HTTPClient.Do(req)
+	if err != nil {
+		s.log.Warn("analytics: alert webhook failed", "rule_id", r.ID, "err", err)
+		return "failed"
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		s.log.Warn("analytics: alert webhook refused", "rule_id", r.ID, "status", resp.StatusCode)
+	}
+	return fmt.Sprint(resp.StatusCode)
+}
+
+func (s *Service) sendEmail(r Rule, n Notification) string {
+	if s.opts.SMTPURL == "" {
+		return "not sent: SMTP_URL is not set"
+	}
+	u, err := url.Parse(s.opts.SMTPURL)
+	if err != nil {
+		return "not sent: bad SMTP_URL"
+	}
+	host := u.Hostname()
+	from := "portico-alerts@" + host
+	if b, err := url.Parse(s.opts.BaseURL); err == nil && b.Hostname() != "" {
+		from = "portico-alerts@" + b.Hostname()
+	}
+	subject := fmt.Sprintf("[Portico] %s %s %v: %s", r.Metric, r.Operator, r.Threshold, n.State)
+	var msg bytes.Buffer
+	fmt.Fprintf(&msg, "From: %s\r\nTo: %s\r\nSubject: %s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n", from, r.Email, subject)
+	fmt.Fprintf(&msg, "Alert %s is %s.\r\n\r\n%s over the last %s: %v (threshold %s %v).\r\nAPI: %s\r\nAt: %s\r\n\r\n%s\r\n",
+		r.ID, n.State, r.Metric, n.Window, n.Value, r.Operator, r.Threshold, orAll(r.APIID), n.At.Format(time.RFC3339), n.URL)
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"smtps": "465"}[u.Scheme]
+		if port == "" {
+			port = "587"
+		}
+	}
+	addr := net.JoinHostPort(host, port)
+	var auth smtp.Auth
+	if u.User != nil {
+		pw, _ := u.User.Password()
+		auth = smtp.PlainAuth("", u.User.Username(), pw, host)
+	}
+	if u.Scheme == "smtps" {
+		err = sendMailTLS(addr, host, auth, from, r.Email, msg.Bytes())
+	} else {
+		err = smtp.SendMail(addr, auth, from, []string{r.Email}, msg.Bytes())
+	}
+	if err != nil {
+		s.log.Warn("analytics: alert e-mail failed", "rule_id", r.ID, "err", err)
+		return "failed"
+	}
+	return "sent"
+}
+
+func orAll(apiID string) string {
+	if apiID == "" {
+		return "every API"
+	}
+	return apiID
+}
+
+func sendMailTLS(addr, host string, auth smtp.Auth, from, to string, msg []byte) error {
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr, &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		return err
+	}
+	c, err := smtp.NewClient(conn, host)
+	if err != nil {
+		conn.Close()
+		return err
+	}
+	defer c.Close()
+	if auth != nil {
+		if err := c.Auth(auth); err != nil {
+			return err
+		}
+	}
+	if err := c.Mail(from); err != nil {
+		return err
+	}
+	if err := c.Rcpt(to); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(msg); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return c.Quit()
+}
+
+func newPost(ctx context.Context, u string, body []byte) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Portico-Alerts/1")
+	return req, nil
+}
