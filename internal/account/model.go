@@ -28,6 +28,10 @@ type Organization struct {
 	Slug       string // unique; the portal lives at /portal/{slug}
 	Name       string
 	SelfSignup bool // developers may sign up on their own
+	// LogoURL and BrandColor brand the portal (empty: Portico's defaults); see
+	// branding.go.
+	LogoURL    string
+	BrandColor string
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 }

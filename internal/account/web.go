@@ -96,6 +96,7 @@ func (w *Web) Base(c echo.Context, area, title string, org *Organization) (rende
 	}
 	if org != nil {
 		b.OrgName, b.OrgSlug = org.Name, org.Slug
+		b.LogoURL, b.BrandColor, b.BrandInk = org.LogoURL, org.BrandColor, org.BrandInk()
 	}
 	return b, nil
 }
@@ -155,6 +156,11 @@ func (w *Web) login(c echo.Context) error {
 	}
 	return c.Redirect(http.StatusSeeOther, next)
 }
+
+// StartSession signs u in on this browser: a new session cookie (Secure over
+// HTTPS, HttpOnly, SameSite=Lax), replacing any session the browser had. Other
+// modules' sign-in flows (Heroku single sign-on) use it.
+func (w *Web) StartSession(c echo.Context, u User) error { return w.startSession(c, u) }
 
 func (w *Web) startSession(c echo.Context, u User) error {
 	// A new id at every log-in: a session fixed before log-in is worthless after it.

@@ -1,5 +1,6 @@
 // Package admin serves the organisation administrator's UI at /admin: users and
-// their roles today; branding, tiers and settings as their modules land.
+// their roles, and the organisation's branding (name, logo, brand colour)
+// applied to its portal; tiers and settings as their modules land.
 //
 // admin imports account and platform.
 package admin
@@ -37,6 +38,8 @@ func (w *Web) Register(g *echo.Group) {
 	g.GET("", w.users)
 	g.GET("/", w.users)
 	g.POST("/users", w.createUser)
+	g.GET("/branding", w.branding)
+	g.POST("/branding", w.saveBranding)
 }
 
 type usersView struct {

@@ -3,7 +3,10 @@
 // documents, and manage tiers. Pages are server-rendered; the OpenAPI editor
 // validates as you type with a little script from web/publisher.
 //
-// publisher imports account, catalog and platform.
+// Subscription moderation (subscriptions.go) lists and moderates the
+// organisation's subscriptions through the access module.
+//
+// publisher imports account, catalog, access and platform.
 package publisher
 
 import (

@@ -34,6 +34,11 @@ type Base struct {
 	OrgName string
 	OrgSlug string
 	Flash   string
+	// Branding of the organisation the page is about: a logo URL, and the brand
+	// colour with the ink that reads on it (the layout sets --brand, --brand-ink).
+	LogoURL    string
+	BrandColor string
+	BrandInk   string
 }
 
 // User is the signed-in person as the layout shows them.

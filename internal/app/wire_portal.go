@@ -1,0 +1,46 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"portico/internal/account"
+	"portico/internal/analytics"
+	"portico/internal/portal"
+	"portico/internal/publisher"
+)
+
+// wirePortal adds the developer portal (/, /portal: log-in and sign-up pages,
+// catalogue, API pages, applications, keys, subscriptions, usage) and the
+// publisher's subscription moderation page. It needs the catalog, access, OAuth
+// and (when wired) analytics modules.
+func (a *App) wirePortal(w *web) error {
+	portalGroup := w.e.Group("/portal", w.browser...)
+	w.accounts.Register(portalGroup)
+	o := portal.Options{Accounts: a.accounts, Web: w.accounts, Renderer: w.r, Catalog: a.catalog, Access: a.access}
+	if a.oauth != nil {
+		o.Tokens = a.oauth
+	}
+	if a.analytics != nil && a.analytics.svc != nil {
+		o.Usage = usageReader{a.analytics.svc}
+	}
+	portal.NewWeb(o).Register(w.e, w.browser, portalGroup)
+	publisher.NewSubscriptions(a.access, w.accounts, w.r).Register(w.e.Group("/publisher", w.browser...))
+	return nil
+}
+
+// usageReader answers the portal's usage page from analytics: an
+// application's calls and errors per API.
+type usageReader struct{ svc *analytics.Service }
+
+func (u usageReader) ApplicationUsage(ctx context.Context, actor account.Principal, appID string, from, to time.Time) ([]portal.APIUsage, error) {
+	items, err := u.svc.Top(ctx, actor, analytics.Query{From: from, To: to, ApplicationID: appID, Limit: analytics.MaxTop}, analytics.ByAPI)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]portal.APIUsage, len(items))
+	for i, it := range items {
+		out[i] = portal.APIUsage{APIID: it.ID, Name: it.Name, Requests: it.Requests, Errors: it.Errors}
+	}
+	return out, nil
+}
