@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds the built assets.
 //
-//go:embed css publisher
+//go:embed css publisher analytics portal
 var FS embed.FS

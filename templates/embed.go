@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds every template.
 //
-//go:embed layouts partials errors account portal publisher admin oauth
+//go:embed layouts partials errors account portal publisher admin oauth analytics
 var FS embed.FS

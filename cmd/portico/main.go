@@ -14,6 +14,7 @@ import (
 
 	"portico/internal/app"
 	"portico/internal/config"
+	"portico/internal/heroku"
 	"portico/internal/store"
 )
 
@@ -110,8 +111,11 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		log.Info("stopped cleanly")
 		return 0
 	case "heroku":
-		fmt.Fprintln(stderr, "portico heroku manifest: the Heroku add-on is not built yet")
-		return 2
+		if err := heroku.WriteManifest(stdout, cfg); err != nil {
+			fmt.Fprintf(stderr, "portico heroku manifest: %v\n", err)
+			return 2
+		}
+		return 0
 	}
 	return 0
 }

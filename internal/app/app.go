@@ -19,18 +19,18 @@ import (
 	"portico/internal/access"
 	"portico/internal/account"
 	"portico/internal/admin"
+	"portico/internal/billing"
 	"portico/internal/catalog"
 	"portico/internal/config"
 	"portico/internal/gateway"
 	"portico/internal/gateway/loader"
+	"portico/internal/heroku"
 	"portico/internal/oauth"
 	"portico/internal/platform/apperr"
 	"portico/internal/platform/httpx"
-	"portico/internal/platform/metering"
 	"portico/internal/platform/metrics"
 	"portico/internal/platform/render"
 	"portico/internal/platform/secrets"
-	"portico/internal/portal"
 	"portico/internal/publisher"
 	"portico/internal/store"
 	"portico/templates"
@@ -58,15 +58,18 @@ type App struct {
 	access   *access.Service
 	oauth    *oauth.Server
 	catalog  *catalog.Service
+	heroku   *heroku.Service
+	// billing is Stripe billing (wire_billing.go); nil on a gateway-only node.
+	billing *billing.Service
+	// analytics is the usage sink, queries and alerts (wire_analytics.go).
+	analytics *analyticsModule
 	// readiness checks beyond the database (the gateway's first snapshot).
 	readiness []func() bool
 	// gatewayOnly is `portico gateway`: the data plane and health endpoints only.
 	gatewayOnly bool
 	gw          *gateway.Gateway
 	loader      *loader.Loader
-	// meter receives the gateway's metering events (analytics); nil discards them.
-	meter metering.Meter
-	bg    sync.WaitGroup
+	bg          sync.WaitGroup
 }
 
 // Options adjust New.
@@ -207,18 +210,27 @@ func (a *App) routes() error {
 	if err := a.wireOAuth(w); err != nil { // applications need the catalog for subscriptions
 		return err
 	}
+	if err := a.wireHeroku(w); err != nil {
+		return err
+	}
+	if err := a.wireAnalytics(w); err != nil {
+		return err
+	}
+	if err := a.wireBilling(w); err != nil {
+		return err
+	}
+	if err := a.wirePortal(w); err != nil {
+		return err
+	}
 	if err := a.wireGateway(w); err != nil {
 		return err
 	}
 	return nil
 }
 
-// wireFoundationPages adds the portal home, log-in pages, publisher landing page
-// and admin user management.
+// wireFoundationPages adds the publisher landing page and admin user
+// management (the portal and log-in pages are wired in wire_portal.go).
 func (a *App) wireFoundationPages(w *web) {
-	portalGroup := w.e.Group("/portal", w.browser...)
-	w.accounts.Register(portalGroup)
-	portal.NewWeb(a.accounts, w.accounts, w.r).Register(w.e, w.browser, portalGroup)
 	publisher.NewWeb(w.accounts, w.r).Register(w.e.Group("/publisher", w.browser...))
 	admin.NewWeb(a.accounts, w.accounts, w.r).Register(w.e.Group("/admin", w.browser...))
 }
@@ -285,6 +297,9 @@ func (a *App) StartBackground(ctx context.Context) {
 	}()
 	a.startOAuthJanitor(ctx)
 	a.startGateway(ctx)
+	a.startHerokuWorker(ctx)
+	a.startAnalytics(ctx)
+	a.startBilling(ctx)
 }
 
 // Serve listens on cfg.Port until ctx ends, then drains in-flight requests for up
@@ -330,6 +345,10 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready chan<- s
 	sctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
 	defer cancel()
 	err := srv.Shutdown(sctx)
+	// No request can record an event any more: write what the sink holds.
+	if cerr := a.closeAnalytics(sctx); cerr != nil {
+		a.log.Warn("analytics: events lost at shutdown", "err", cerr)
+	}
 	stopBG()
 	a.bg.Wait()
 	a.gw.Close()

@@ -31,7 +31,7 @@ func (a *App) wireGateway(w *web) error {
 			Log: a.log, Nodes: a.cfg.GatewayNodes, OnFallback: fallbacks.Inc,
 		})
 	}
-	a.gw = gateway.New(gateway.Options{Log: a.log, Meter: a.meter, Limiter: limiter, Registry: a.registry})
+	a.gw = gateway.New(gateway.Options{Log: a.log, Meter: a.Meter(), Limiter: limiter, Registry: a.registry})
 	a.loader = loader.New(loader.Sources{Store: a.store, Catalog: a.catalog, Access: a.access, OAuth: a.oauth},
 		a.gw, loader.Options{Registry: a.registry, Log: a.log})
 	a.readiness = append(a.readiness, a.gw.Ready)
