@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"html"
 	"html/template"
 	"strings"
 
@@ -38,6 +39,7 @@ func checkDocument(in DocumentInput) (DocumentInput, error) {
 type Markdown struct {
 	md     goldmark.Markdown
 	policy *bluemonday.Policy
+	strict *bluemonday.Policy
 }
 
 // NewMarkdown returns a renderer with GitHub-flavoured tables, strikethrough,
@@ -46,7 +48,17 @@ func NewMarkdown() *Markdown {
 	p := bluemonday.UGCPolicy()
 	p.AllowAttrs("class").Matching(bluemonday.SpaceSeparatedTokens).OnElements("code", "pre")
 	p.RequireNoReferrerOnLinks(true)
-	return &Markdown{md: goldmark.New(goldmark.WithExtensions(extension.GFM)), policy: p}
+	return &Markdown{md: goldmark.New(goldmark.WithExtensions(extension.GFM)), policy: p, strict: bluemonday.StrictPolicy()}
+}
+
+// PlainText returns src's text without Markdown or HTML: for summaries such as
+// catalogue cards, where "**Adopt**" must read "Adopt".
+func (m *Markdown) PlainText(src string) string {
+	var buf bytes.Buffer
+	if err := m.md.Convert([]byte(src), &buf); err != nil {
+		return src
+	}
+	return strings.Join(strings.Fields(html.UnescapeString(m.strict.Sanitize(buf.String()))), " ")
 }
 
 // Render returns the sanitised HTML of src.

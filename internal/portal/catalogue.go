@@ -80,7 +80,7 @@ func (w *Web) catalogue(c echo.Context, org account.Organization) error {
 	v := catalogueView{Base: base, Q: q, Tag: tag, SignedIn: base.User != nil, PortalPath: path, Paged: page.After != ""}
 	counts := map[string]int{}
 	for _, a := range apis {
-		card := apiCard{ID: a.ID, Name: a.Name, Version: a.Version, Context: a.Context, Description: clip(a.Description, 240),
+		card := apiCard{ID: a.ID, Name: a.Name, Version: a.Version, Context: a.Context, Description: clip(w.md.PlainText(a.Description), 240),
 			State: string(a.State), Tags: a.TagList(), Default: a.DefaultVersion}
 		for _, t := range card.Tags {
 			counts[t]++
