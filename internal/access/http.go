@@ -24,6 +24,7 @@ func (a *API) Register(g *echo.Group, auth echo.MiddlewareFunc) {
 	g.POST("/applications", a.create, auth)
 	g.GET("/applications", a.list, auth)
 	g.GET("/applications/:id", a.get, auth)
+	g.PATCH("/applications/:id", a.update, auth)
 	g.DELETE("/applications/:id", a.delete, auth)
 	g.POST("/applications/:id/secret", a.rotateSecret, auth)
 	g.POST("/applications/:id/keys", a.createKey, auth)
@@ -107,6 +108,18 @@ func (a *API) list(c echo.Context) error {
 		items[i] = applicationJSON(app)
 	}
 	return c.JSON(http.StatusOK, httpx.NewList(page, items, func(x ApplicationJSON) string { return x.ID }))
+}
+
+func (a *API) update(c echo.Context) error {
+	var in ApplicationChange
+	if err := httpx.BindJSON(c, &in); err != nil {
+		return err
+	}
+	app, err := a.svc.Update(c.Request().Context(), account.Caller(c), c.Param("id"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, applicationJSON(app))
 }
 
 func (a *API) delete(c echo.Context) error {

@@ -222,3 +222,39 @@ func TestAPIKeys(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func TestUpdateApplicationThroughTheAPI(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, s *apptest.Server) {
+		w := newWorld(t, s)
+		app := w.app(t, w.alice, "shop")
+		w.app(t, w.alice, "other")
+		r := s.Do(t, "PATCH", "/api/v1/applications/"+app, w.alice, map[string]any{"name": "store", "callback_urls": []string{"https://store.example.com/cb"}})
+		var got struct {
+			Name         string
+			CallbackURLs []string `json:"callback_urls"`
+		}
+		r.JSON(t, &got)
+		if r.Status != 200 || got.Name != "store" || len(got.CallbackURLs) != 1 {
+			t.Fatalf("update: %d %s", r.Status, r.Body)
+		}
+		for name, tc := range map[string]struct {
+			token  string
+			body   any
+			status int
+			code   string
+		}{
+			"a name alice already uses":    {w.alice, map[string]any{"name": "other"}, 409, "application_name_taken"},
+			"an empty name":                {w.alice, map[string]any{"name": " "}, 400, "invalid_name"},
+			"a callback that is not a URL": {w.alice, map[string]any{"callback_urls": []string{"not a url"}}, 400, ""},
+			"bob's attempt":                {w.bob, map[string]any{"name": "mine"}, 404, "not_found"},
+			"malformed JSON":               {w.alice, "{", 400, "invalid_json"},
+		} {
+			t.Run(name, func(t *testing.T) {
+				r := s.Do(t, "PATCH", "/api/v1/applications/"+app, tc.token, tc.body)
+				if r.Status != tc.status || (tc.code != "" && r.ErrorCode() != tc.code) {
+					t.Fatalf("%d %s", r.Status, r.Body)
+				}
+			})
+		}
+	})
+}
