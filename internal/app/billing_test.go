@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,6 +130,15 @@ func TestFailedPaymentSuspendsAtTheGateway(t *testing.T) {
 			t.Fatalf("customer: %v", err)
 		}
 		invoice := map[string]any{"id": "in_1", "object": "invoice", "customer": cus}
+
+		// The developer sees the organisation's invoices in the portal.
+		b := s.Browser(t)
+		_, login := get(t, b, s.URL+"/portal/login")
+		postForm(t, b, s.URL+"/portal/login", url.Values{"csrf_token": {csrfFrom(t, login)}, "email": {"dev@example.com"}, "password": {"user-password-1"}})
+		resp, page := get(t, b, s.URL+"/portal/default/invoices")
+		if resp.StatusCode != 200 || !strings.Contains(string(page), "Invoices of") || strings.Contains(string(page), "not set up") || !strings.Contains(string(page), "<tbody>") {
+			t.Fatalf("invoices page: %d %s", resp.StatusCode, page)
+		}
 
 		if r := stripeEvent(t, s, "", "evt_forged", "invoice.payment_failed", invoice); r.Status != 400 || r.ErrorCode() != "invalid_signature" {
 			t.Fatalf("bad signature: %d %s", r.Status, r.Body)

@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"portico/internal/account"
 	"portico/internal/analytics"
+	"portico/internal/billing"
 	"portico/internal/portal"
 	"portico/internal/publisher"
 )
@@ -24,6 +26,9 @@ func (a *App) wirePortal(w *web) error {
 	if a.analytics != nil && a.analytics.svc != nil {
 		o.Usage = usageReader{a.analytics.svc}
 	}
+	if a.billing != nil {
+		o.Invoices = invoiceReader{a.billing}
+	}
 	portal.NewWeb(o).Register(w.e, w.browser, portalGroup)
 	publisher.NewSubscriptions(a.access, w.accounts, w.r).Register(w.e.Group("/publisher", w.browser...))
 	return nil
@@ -41,6 +46,24 @@ func (u usageReader) ApplicationUsage(ctx context.Context, actor account.Princip
 	out := make([]portal.APIUsage, len(items))
 	for i, it := range items {
 		out[i] = portal.APIUsage{APIID: it.ID, Name: it.Name, Requests: it.Requests, Errors: it.Errors}
+	}
+	return out, nil
+}
+
+// invoiceReader answers the portal's invoices page from billing.
+type invoiceReader struct{ svc *billing.Service }
+
+func (r invoiceReader) Enabled() bool { return r.svc.Enabled() }
+
+func (r invoiceReader) OrgInvoices(ctx context.Context, actor account.Principal) ([]portal.Invoice, error) {
+	invs, err := r.svc.Invoices(ctx, actor, "", 100)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]portal.Invoice, len(invs))
+	for i, in := range invs {
+		out[i] = portal.Invoice{Number: in.Number, Status: in.Status, Currency: strings.ToUpper(in.Currency), TotalCents: in.TotalCents,
+			DueCents: in.AmountDueCents, PeriodStart: in.PeriodStart, PeriodEnd: in.PeriodEnd, HostedURL: in.HostedInvoiceURL, PDFURL: in.InvoicePDF}
 	}
 	return out, nil
 }

@@ -57,6 +57,8 @@ type Options struct {
 	Access   *access.Service
 	Tokens   TokenIssuer
 	Usage    UsageReader
+	// Invoices lists Stripe invoices (nil: billing is not wired).
+	Invoices InvoiceLister
 }
 
 // Web serves the portal pages.
@@ -68,14 +70,16 @@ type Web struct {
 	access   *access.Service
 	tokens   TokenIssuer
 	usage    UsageReader
-	md       *catalog.Markdown
-	now      func() time.Time
+	// invoiceLister lists the organisation's invoices (nil: no billing).
+	invoiceLister InvoiceLister
+	md            *catalog.Markdown
+	now           func() time.Time
 }
 
 // NewWeb returns the portal pages.
 func NewWeb(o Options) *Web {
 	return &Web{accounts: o.Accounts, web: o.Web, r: o.Renderer, catalog: o.Catalog, access: o.Access,
-		tokens: o.Tokens, usage: o.Usage, md: catalog.NewMarkdown(), now: func() time.Time { return time.Now().UTC() }}
+		tokens: o.Tokens, usage: o.Usage, invoiceLister: o.Invoices, md: catalog.NewMarkdown(), now: func() time.Time { return time.Now().UTC() }}
 }
 
 // Register adds `/` (with the browser middleware mw) and the portal pages to the
@@ -101,6 +105,7 @@ func (w *Web) Register(e *echo.Echo, mw []echo.MiddlewareFunc, g *echo.Group) {
 	g.POST("/:org/applications/:app/keys/:key/revoke", w.revokeKey, in)
 	g.POST("/:org/applications/:app/token", w.getToken, in)
 	g.GET("/:org/applications/:app/usage", w.usagePage, in)
+	g.GET("/:org/invoices", w.invoices, in)
 	g.POST("/:org/subscriptions/:sub/delete", w.unsubscribe, in)
 }
 
