@@ -164,3 +164,10 @@ func wrap(what string, err error) error {
 	}
 	return fmt.Errorf("account: %s: %w", what, err)
 }
+
+func (r repo) history(ctx context.Context, orgID, objectType, objectID string, limit int) ([]AuditEvent, error) {
+	var es []AuditEvent
+	err := r.st.DB(ctx).Where("org_id = ? AND object_type = ? AND object_id = ?", orgID, objectType, objectID).
+		Order("created_at DESC, id DESC").Limit(limit).Find(&es).Error
+	return es, wrap("read audit events", err)
+}

@@ -436,3 +436,13 @@ func (s *Service) RunJanitor(ctx context.Context, every time.Duration) {
 		}
 	}
 }
+
+// History returns the newest audit events about one object of the actor's
+// organisation (who did what, when), newest first. Callers check that the actor
+// may see the object.
+func (s *Service) History(ctx context.Context, actor Principal, objectType, objectID string, limit int) ([]AuditEvent, error) {
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	return s.repo.history(ctx, actor.OrgID, objectType, objectID, limit)
+}

@@ -1,9 +1,11 @@
 package catalog
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
+	"portico/internal/account"
 	"portico/internal/platform/apperr"
 )
 
@@ -105,4 +107,14 @@ func joinActions(as []Action) string {
 		s[i] = string(a)
 	}
 	return strings.Join(s, ", ")
+}
+
+// History lists what was done to an API (lifecycle moves, imports, edits,
+// documents), newest first: the publisher's audit trail of it.
+func (s *Service) History(ctx context.Context, p account.Principal, id string, limit int) ([]account.AuditEvent, error) {
+	a, err := s.managed(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.accounts.History(ctx, p, "api", a.ID, limit)
 }

@@ -303,6 +303,8 @@ type apiView struct {
 	FormError  string
 	Errors     map[string]string
 	Version    render.Field
+	// History is the API's audit trail, newest first.
+	History []account.AuditEvent
 }
 
 type apiForm struct {
@@ -371,6 +373,9 @@ func (p *Pages) renderShow(c echo.Context, status int, v apiView) error {
 		return err
 	}
 	if v.Tiers, err = p.svc.Tiers(ctx, pr); err != nil {
+		return err
+	}
+	if v.History, err = p.svc.History(ctx, pr, v.API.ID, 20); err != nil {
 		return err
 	}
 	if v.Version.Name == "" {

@@ -130,3 +130,19 @@ func TestPublisherRefusesDevelopers(t *testing.T) {
 		t.Fatalf("developer: %d", resp.StatusCode)
 	}
 }
+
+func TestAPIPageShowsItsHistory(t *testing.T) {
+	s := apptest.Start(t, "sqlite")
+	admin := s.AdminToken(t)
+	r := s.Do(t, "POST", "/api/v1/apis", admin, map[string]any{"name": "Hist", "context": "hist", "version": "v1", "backend_url": "http://127.0.0.1:9"})
+	var api struct{ ID string }
+	r.JSON(t, &api)
+	if r := s.Do(t, "POST", "/api/v1/apis/"+api.ID+"/lifecycle", admin, map[string]string{"action": "publish"}); r.Status != 200 {
+		t.Fatalf("publish: %d %s", r.Status, r.Body)
+	}
+	b := logIn(t, s, apptest.AdminEmail, apptest.AdminPassword)
+	resp, body := b.get("/publisher/apis/" + api.ID)
+	if resp.StatusCode != 200 || !strings.Contains(body, "api.lifecycle") || !strings.Contains(body, apptest.AdminEmail) || !strings.Contains(body, "Test it through the gateway") {
+		t.Fatalf("history missing: %d %s", resp.StatusCode, body)
+	}
+}
