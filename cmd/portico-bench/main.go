@@ -25,6 +25,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,8 +47,9 @@ func main() {
 	}
 	duration := flag.Duration("d", 10*time.Second, "duration of each wrk run")
 	conns := flag.String("c", "64,1", "wrk connection counts to run, comma-separated")
+	rounds := flag.Int("rounds", 3, "runs of every target, interleaved; the median is reported")
 	flag.Parse()
-	if err := run(*duration, strings.Split(*conns, ",")); err != nil {
+	if err := run(*duration, strings.Split(*conns, ","), *rounds); err != nil {
 		fmt.Fprintln(os.Stderr, "portico-bench:", err)
 		os.Exit(1)
 	}
@@ -152,7 +154,10 @@ type result struct {
 	p50, p99 time.Duration
 }
 
-func run(d time.Duration, conns []string) error {
+func run(d time.Duration, conns []string, rounds int) error {
+	if rounds < 1 {
+		rounds = 1
+	}
 	wrk, err := exec.LookPath("wrk")
 	if err != nil {
 		return fmt.Errorf("wrk is not installed (apt-get install wrk; `make bench` does it)")
@@ -206,21 +211,28 @@ func run(d time.Duration, conns []string) error {
 	}
 	targets = append(targets, target{"Portico gateway (API key, limiter, metering)", "http://" + gw + "/bench/v1/hello", []string{"apikey: " + benchKey}})
 
-	fmt.Printf("wrk, %s per run, on %d cores; every server is its own process\n", d, numCPU())
+	fmt.Printf("wrk, %s per run, median of %d interleaved rounds, on %d cores; every server is its own process\n", d, rounds, numCPU())
 	for _, c := range conns {
 		c = strings.TrimSpace(c)
+		runs := make([][]result, len(targets))
+		for round := 0; round < rounds; round++ {
+			for i, t := range targets {
+				// Warm up keep-alive pools and the runtime, then measure.
+				if _, err := wrkRun(wrk, t, c, time.Second); err != nil {
+					return err
+				}
+				r, err := wrkRun(wrk, t, c, d)
+				if err != nil {
+					return err
+				}
+				runs[i] = append(runs[i], r)
+			}
+		}
 		fmt.Printf("\n%s connection(s)\n%-46s %12s %10s %10s %10s %10s\n", c, "target", "req/s", "vs backend", "vs bare", "p50", "p99")
 		var base, bareRPS float64
 		var bareP99 time.Duration
-		for _, t := range targets {
-			// Warm up keep-alive pools and the runtime, then measure.
-			if _, err := wrkRun(wrk, t, c, time.Second); err != nil {
-				return err
-			}
-			r, err := wrkRun(wrk, t, c, d)
-			if err != nil {
-				return err
-			}
+		for i, t := range targets {
+			r := median(runs[i])
 			if base == 0 {
 				base = r.rps
 			}
@@ -238,6 +250,19 @@ func run(d time.Duration, conns []string) error {
 		}
 	}
 	return nil
+}
+
+// median takes each figure's median across rounds separately.
+func median(rs []result) result {
+	pick := func(vals []float64) float64 {
+		sort.Float64s(vals)
+		return vals[len(vals)/2]
+	}
+	var rps, p50, p99 []float64
+	for _, r := range rs {
+		rps, p50, p99 = append(rps, r.rps), append(p50, float64(r.p50)), append(p99, float64(r.p99))
+	}
+	return result{rps: pick(rps), p50: time.Duration(pick(p50)), p99: time.Duration(pick(p99))}
 }
 
 var (
