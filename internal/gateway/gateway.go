@@ -42,6 +42,7 @@ type Gateway struct {
 	log     *slog.Logger
 	now     func() time.Time
 	metrics *gwMetrics
+	ids     *requestid.Generator
 	// loadMu serialises Load; readers never take it.
 	loadMu sync.Mutex
 }
@@ -49,7 +50,7 @@ type Gateway struct {
 // New returns a Gateway with no snapshot: it answers 503 until Load succeeds.
 func New(o Options) *Gateway {
 	g := &Gateway{up: newUpstreams(), tokens: newTokenCache(100_000), limiter: o.Limiter, meter: o.Meter, log: o.Log, now: o.Now,
-		metrics: newMetrics(o.Registry)}
+		metrics: newMetrics(o.Registry), ids: requestid.NewGenerator()}
 	if g.limiter == nil {
 		g.limiter = ratelimit.NewLocal()
 	}
@@ -349,7 +350,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, route *snapsho
 	delete(h, "Authorization")
 	delete(h, headerAPIKey)
 	if id := h.Get(headerRequestID); !requestid.Valid(id) {
-		h[headerRequestID] = []string{requestid.New()}
+		h[headerRequestID] = []string{g.ids.New()}
 	}
 	stripPrefix(r, rest)
 	if route.Transformer != nil {

@@ -50,13 +50,14 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 // requestContext is the outermost middleware: request id, panic recovery, the
 // access log and metrics, in one frame so each sees the final status.
 func requestContext(o Options) echo.MiddlewareFunc {
+	ids := requestid.NewGenerator()
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) (err error) {
 			req := c.Request()
 			start := time.Now()
 			id := req.Header.Get(requestid.Header)
 			if !requestid.Valid(id) {
-				id = requestid.New()
+				id = ids.New()
 			}
 			ctx := requestid.With(req.Context(), id)
 			c.SetRequest(req.WithContext(ctx))

@@ -5,8 +5,10 @@ package requestid
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"log/slog"
+	"sync/atomic"
 )
 
 // Header is the request id header, kept when a caller sends a sane one.
@@ -25,10 +27,33 @@ func From(ctx context.Context) string {
 	return id
 }
 
-// New returns 16 random bytes in hex.
-func New() string {
-	var b [16]byte
+// Generator makes request ids: 32 hex characters, a random per-generator
+// prefix and a counter. Unique across processes and restarts, with no system
+// call per id (the gateway makes one for every call that arrives without one).
+type Generator struct {
+	prefix  [8]byte
+	counter atomic.Uint64
+}
+
+// NewGenerator returns a generator with a random prefix and starting point.
+func NewGenerator() *Generator {
+	g := &Generator{}
+	var b [8]byte
+	_, _ = rand.Read(g.prefix[:])
 	_, _ = rand.Read(b[:])
+	g.counter.Store(binary.BigEndian.Uint64(b[:]) >> 16)
+	return g
+}
+
+// New returns the next id.
+func (g *Generator) New() string {
+	n := g.counter.Add(1)
+	var b [16]byte
+	copy(b[:8], g.prefix[:])
+	for i := 15; i >= 8; i-- {
+		b[i] = byte(n)
+		n >>= 8
+	}
 	return hex.EncodeToString(b[:])
 }
 
