@@ -196,7 +196,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !g.limit(r.Context(), rec, route, sub, op, start) {
 			return
 		}
-		r.Header[headerApplication] = []string{app.ID}
+		r.Header[headerApplication] = app.Header
 		if route.Validator != nil && !g.validate(rec, r, route, rest) {
 			return
 		}

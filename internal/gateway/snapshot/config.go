@@ -139,6 +139,9 @@ type Application struct {
 	ID       string
 	OrgID    string
 	ClientID string
+	// Header is ID as a header value, built once (the gateway sends it to the
+	// backend in X-Portico-Application; nobody may change it).
+	Header []string
 }
 
 // APIKey is an API key by its SHA-256 (hex), as the access module stores it.

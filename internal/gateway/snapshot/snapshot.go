@@ -163,8 +163,10 @@ func Build(cfg Config, opts Options) (*Snapshot, error) {
 		}
 		s.routes++
 	}
-	for i := range cfg.Applications {
-		a := &cfg.Applications[i]
+	apps := append([]Application(nil), cfg.Applications...) // Build never changes its input
+	for i := range apps {
+		a := &apps[i]
+		a.Header = []string{a.ID}
 		s.apps[a.ID] = a
 		if a.ClientID != "" {
 			s.appsByCID[a.ClientID] = a
