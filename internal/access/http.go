@@ -51,6 +51,7 @@ type ApplicationJSON struct {
 	Public       bool      `json:"public"`
 	GrantTypes   []string  `json:"grant_types"`
 	Scopes       []string  `json:"scopes"`
+	Tier         string    `json:"tier"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
 }
@@ -64,7 +65,7 @@ func applicationJSON(a Application) ApplicationJSON {
 	}
 	return ApplicationJSON{ID: a.ID, OrgID: a.OrgID, OwnerID: a.OwnerID, Name: a.Name, Description: a.Description,
 		ClientID: a.ClientID, CallbackURLs: nonNil(a.CallbackURLs), Public: a.Public, GrantTypes: nonNil(a.GrantTypes),
-		Scopes: nonNil(a.AllowedScopes), CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
+		Scopes: nonNil(a.AllowedScopes), Tier: a.Tier, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 }
 
 // createdJSON is the answer to a create or a secret rotation: the secret once.

@@ -33,8 +33,10 @@ type Application struct {
 	Public           bool // a public client (SPA, native app): no secret, PKCE only
 	GrantTypes       StringList
 	AllowedScopes    StringList
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// Tier is the application-level limit (AppTiers), across all its APIs.
+	Tier      string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // TableName pins the table name.

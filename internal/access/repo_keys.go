@@ -111,7 +111,7 @@ func (r repo) moveSubscriptions(ctx context.Context, orgID string, ids []string,
 // gatewayRows reads everything the gateway needs from this module.
 func (r repo) gatewayRows(ctx context.Context, now time.Time) ([]Application, []APIKey, []Subscription, error) {
 	var apps []Application
-	if err := r.st.DB(ctx).Select("id", "org_id", "client_id").Find(&apps).Error; err != nil {
+	if err := r.st.DB(ctx).Select("id", "org_id", "client_id", "tier").Find(&apps).Error; err != nil {
 		return nil, nil, nil, wrap("read applications", err)
 	}
 	var keys []APIKey

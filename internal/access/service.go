@@ -70,6 +70,9 @@ type NewApplication struct {
 	GrantTypes []string `json:"grant_types"`
 	// Scopes the application may ask for; default any well-formed scope.
 	Scopes []string `json:"scopes"`
+	// Tier is the application-level limit: Unlimited (default), 10PerMin,
+	// 20PerMin or 50PerMin.
+	Tier string `json:"tier"`
 }
 
 // Create registers an application owned by the caller and returns it with its
@@ -110,6 +113,11 @@ func ValidScope(s string) bool { return len(s) <= MaxScopeLen && scopeRE.MatchSt
 
 func (s *Service) validate(in NewApplication) (Application, error) {
 	app := Application{Name: strings.TrimSpace(in.Name), Description: strings.TrimSpace(in.Description), Public: in.Public}
+	tier, err := checkAppTier(in.Tier)
+	if err != nil {
+		return app, err
+	}
+	app.Tier = tier
 	if app.Name == "" || len(app.Name) > MaxNameLen {
 		return app, apperr.Invalid("name", "invalid_name", fmt.Sprintf("Give the application a name of 1 to %d characters.", MaxNameLen))
 	}

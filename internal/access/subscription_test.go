@@ -258,3 +258,27 @@ func TestUpdateApplicationThroughTheAPI(t *testing.T) {
 		}
 	})
 }
+
+func TestApplicationTiers(t *testing.T) {
+	s := apptest.Start(t, "sqlite")
+	w := newWorld(t, s)
+	r := s.Do(t, "POST", "/api/v1/applications", w.alice, map[string]string{"name": "limited", "tier": "10PerMin"})
+	var app struct{ ID, Tier string }
+	r.JSON(t, &app)
+	if r.Status != 201 || app.Tier != "10PerMin" {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	if r := s.Do(t, "POST", "/api/v1/applications", w.alice, map[string]string{"name": "x", "tier": "1000PerSec"}); r.Status != 400 || r.ErrorCode() != "invalid_tier" {
+		t.Fatalf("unknown tier: %d %s", r.Status, r.Body)
+	}
+	var def struct{ Tier string }
+	s.Do(t, "POST", "/api/v1/applications", w.alice, map[string]string{"name": "plain"}).JSON(t, &def)
+	if def.Tier != "Unlimited" {
+		t.Fatalf("default tier %q", def.Tier)
+	}
+	r = s.Do(t, "PATCH", "/api/v1/applications/"+app.ID, w.alice, map[string]string{"tier": "50PerMin"})
+	r.JSON(t, &app)
+	if r.Status != 200 || app.Tier != "50PerMin" {
+		t.Fatalf("change tier: %d %s", r.Status, r.Body)
+	}
+}

@@ -17,11 +17,13 @@ type ApplicationChange struct {
 	Name         *string   `json:"name"`
 	Description  *string   `json:"description"`
 	CallbackURLs *[]string `json:"callback_urls"`
+	// Tier changes the application-level limit (a built-in AppTiers name).
+	Tier *string `json:"tier"`
 }
 
 // Update changes an application the caller may see. A name another of the
-// owner's applications holds is refused with application_name_taken. Nothing the
-// gateway sees changes, so the config version stays.
+// owner's applications holds is refused with application_name_taken. A new tier
+// bumps the config version: the gateway enforces it within a second.
 func (s *Service) Update(ctx context.Context, actor account.Principal, id string, in ApplicationChange) (Application, error) {
 	var app Application
 	err := s.st.InTx(ctx, func(ctx context.Context) error {
@@ -45,6 +47,13 @@ func (s *Service) Update(ctx context.Context, actor account.Principal, id string
 			}
 			app.Description, changed["description"] = d, d
 		}
+		if in.Tier != nil {
+			tier, err := checkAppTier(*in.Tier)
+			if err != nil {
+				return err
+			}
+			app.Tier, changed["tier"] = tier, tier
+		}
 		if in.CallbackURLs != nil {
 			if len(*in.CallbackURLs) > MaxCallbackURLs {
 				return apperr.Invalid("callback_urls", "too_many_callback_urls", fmt.Sprintf("An application has at most %d callback URLs.", MaxCallbackURLs))
@@ -67,7 +76,12 @@ func (s *Service) Update(ctx context.Context, actor account.Principal, id string
 		if err := s.repo.update(ctx, app.OrgID, app.ID, changed); err != nil {
 			return err
 		}
-		return s.accounts.Audit(ctx, actor, "application.update", "application", app.ID, map[string]any{"name": app.Name})
+		if _, ok := changed["tier"]; ok { // the gateway enforces it
+			if _, err := s.st.BumpConfigVersion(ctx); err != nil {
+				return err
+			}
+		}
+		return s.accounts.Audit(ctx, actor, "application.update", "application", app.ID, map[string]any{"name": app.Name, "tier": app.Tier})
 	})
 	if err != nil {
 		return Application{}, err

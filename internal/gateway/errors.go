@@ -35,6 +35,7 @@ var (
 	errRateLimited         = newError(http.StatusTooManyRequests, "rate_limited", "Too many requests for this subscription's tier; retry after the time in Retry-After.")
 	errQuota               = newError(http.StatusTooManyRequests, "quota_exceeded", "The subscription's quota for this period is used up; it renews at the time in RateLimit-Reset.")
 	errOperationLimited    = newError(http.StatusTooManyRequests, "rate_limited", "Too many requests for this operation; retry after the time in Retry-After.")
+	errAppLimited          = newError(http.StatusTooManyRequests, "rate_limited", "Too many requests from this application across its APIs (its application tier); retry after the time in Retry-After.")
 	errAPILimited          = newError(http.StatusTooManyRequests, "rate_limited", "Too many requests for this API as a whole; retry after the time in Retry-After.")
 	errBurstLimited        = newError(http.StatusTooManyRequests, "burst_limited", "Too many requests in this second; slow down.")
 	errBadGateway          = newError(http.StatusBadGateway, "backend_unavailable", "The API's backend could not be reached.")

@@ -193,7 +193,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			errScope.write(rec)
 			return
 		}
-		if !g.limit(r.Context(), rec, route, sub, op, start) {
+		if !g.limit(r.Context(), rec, route, app, sub, op, start) {
 			return
 		}
 		r.Header[headerApplication] = app.Header
@@ -205,7 +205,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if route.Validator != nil && !g.validate(rec, r, route, rest) {
 			return
 		}
-		if (route.API.Limit != nil || (op != nil && op.Limit != nil)) && !g.limit(r.Context(), rec, route, nil, op, start) {
+		if (route.API.Limit != nil || (op != nil && op.Limit != nil)) && !g.limit(r.Context(), rec, route, nil, nil, op, start) {
 			return
 		}
 	}
@@ -258,12 +258,13 @@ func (g *Gateway) authenticate(s *snapshot.Snapshot, route *snapshot.Route, r *h
 }
 
 // limit applies, in turn, the subscription's per-second burst and tier (sub is
-// nil on an open API), the API-wide limit and the operation's own limit. The
+// nil on an open API), the application's own tier (across all its APIs), the
+// API-wide limit and the operation's own limit. The
 // RateLimit-* headers report the tier, or the tightest other limit on an open
 // API. A call a later check refuses is given back to the earlier ones: refusals
 // consume nothing. It reports whether the call may go on.
-func (g *Gateway) limit(ctx context.Context, w http.ResponseWriter, route *snapshot.Route, sub *snapshot.CompiledSubscription, op *snapshot.Op, now time.Time) bool {
-	var undo [3]struct {
+func (g *Gateway) limit(ctx context.Context, w http.ResponseWriter, route *snapshot.Route, app *snapshot.Application, sub *snapshot.CompiledSubscription, op *snapshot.Op, now time.Time) bool {
+	var undo [4]struct {
 		key   string
 		start time.Time
 	}
@@ -296,6 +297,9 @@ func (g *Gateway) limit(ctx context.Context, w http.ResponseWriter, route *snaps
 		if !check(sub.ID, t.Requests, t.Per, quotaError(t.Per), true) {
 			return false
 		}
+	}
+	if app != nil && app.Limit != nil && !check(app.LimitKey, app.Limit.Requests, app.Limit.Per, errAppLimited, headers) {
+		return false
 	}
 	if l := route.API.Limit; l != nil && !check(route.LimitKey, l.Requests, l.Per, errAPILimited, headers) {
 		return false

@@ -368,6 +368,35 @@ func TestAPIWideLimitCountsEveryCaller(t *testing.T) {
 	}
 }
 
+func TestApplicationTierSpansItsAPIs(t *testing.T) {
+	f := newFixture(t)
+	f.cfg.Applications[0].Limit = &snapshot.Limit{Requests: 2, Per: "minute"} // app1: subscribed to pets v1 and v2
+	if err := f.gw.Load(f.cfg); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.call("GET", "/pets/v1/pets", "apikey", "good-key"); r.status != 200 {
+		t.Fatal(r.status)
+	}
+	if r := f.call("GET", "/pets/v2/pets", "apikey", "good-key"); r.status != 200 {
+		t.Fatal(r.status)
+	}
+	r := f.call("GET", "/pets/v1/pets", "apikey", "good-key")
+	if r.status != 429 || r.code != "rate_limited" || !strings.Contains(r.body, "application tier") {
+		t.Fatalf("third call of the application: %d %s", r.status, r.body)
+	}
+	// The refused call gave its tier call back: v2's Three tier still has 2 left.
+	f.cfg.Applications[0].Limit = nil
+	f.cfg.Version++
+	if err := f.gw.Load(f.cfg); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if r := f.call("GET", "/pets/v2/pets", "apikey", "good-key"); r.status != 200 {
+			t.Fatalf("v2 call %d after the refusal: %d", i, r.status)
+		}
+	}
+}
+
 func TestCORS(t *testing.T) {
 	f := newFixture(t)
 	f.cfg.APIs[0].CORS = &snapshot.CORS{AllowOrigins: []string{"https://app.example.com"}, MaxAge: 600}

@@ -194,7 +194,11 @@ func (l *Loader) read(ctx context.Context) (snapshot.Config, error) {
 		cfg.Tiers = append(cfg.Tiers, snapshot.Tier{OrgID: t.OrgID, Name: t.Name, Requests: t.Requests, Per: t.Per, Burst: t.Burst})
 	}
 	for _, a := range acc.Applications {
-		cfg.Applications = append(cfg.Applications, snapshot.Application{ID: a.ID, OrgID: a.OrgID, ClientID: a.ClientID})
+		app := snapshot.Application{ID: a.ID, OrgID: a.OrgID, ClientID: a.ClientID}
+		if t, ok := access.AppTierByName(a.Tier); ok && t.Requests > 0 {
+			app.Limit = &snapshot.Limit{Requests: t.Requests, Per: t.Per}
+		}
+		cfg.Applications = append(cfg.Applications, app)
 	}
 	for _, k := range acc.Keys {
 		sk := snapshot.APIKey{Hash: k.KeyHash, ApplicationID: k.ApplicationID}

@@ -142,6 +142,10 @@ type Application struct {
 	// Header is ID as a header value, built once (the gateway sends it to the
 	// backend in X-Portico-Application; nobody may change it).
 	Header []string
+	// Limit is the application-level limit across all its APIs (nil: none).
+	Limit *Limit
+	// LimitKey counts it.
+	LimitKey string
 }
 
 // APIKey is an API key by its SHA-256 (hex), as the access module stores it.

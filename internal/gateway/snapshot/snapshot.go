@@ -167,6 +167,7 @@ func Build(cfg Config, opts Options) (*Snapshot, error) {
 	for i := range apps {
 		a := &apps[i]
 		a.Header = []string{a.ID}
+		a.LimitKey = "app:" + a.ID
 		s.apps[a.ID] = a
 		if a.ClientID != "" {
 			s.appsByCID[a.ClientID] = a
