@@ -75,7 +75,9 @@ func serveRole(role, addr, target string) {
 			ErrorLog:   log.New(io.Discard, "", 0), // wrk cutting connections at the end is not news
 		}
 	case "gateway":
-		h = newGateway(target)
+		h = newGateway(target, 1<<40)
+	case "gateway-unlimited":
+		h = newGateway(target, 0)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown role", role)
 		os.Exit(2)
@@ -108,7 +110,9 @@ func (m *countingMeter) Record(e gateway.Event) {
 	}
 }
 
-func newGateway(target string) http.Handler {
+// newGateway serves one API with API-key auth and metering; requests is the
+// tier's limit a minute (0: Unlimited, so the limiter is never asked).
+func newGateway(target string, requests int64) http.Handler {
 	m := &countingMeter{ch: make(chan gateway.Event, 8192)}
 	go func() {
 		for range m.ch {
@@ -125,7 +129,7 @@ func newGateway(target string) http.Handler {
 		Keys:          []snapshot.APIKey{{Hash: secrets.Hash(benchKey), ApplicationID: "app"}},
 		Subscriptions: []snapshot.Subscription{{ID: "sub", ApplicationID: "app", APIID: "api", Tier: "Gold", Status: snapshot.SubActive}},
 		// A limit far above what the run reaches: the limiter runs on every call.
-		Tiers: []snapshot.Tier{{OrgID: "org", Name: "Gold", Requests: 1 << 40, Per: "minute"}},
+		Tiers: []snapshot.Tier{{OrgID: "org", Name: "Gold", Requests: requests, Per: "minute"}},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -199,6 +203,10 @@ func run(d time.Duration, conns []string, rounds int) error {
 	if err != nil {
 		return err
 	}
+	gwFree, err := start("gateway-unlimited", "http://"+backend)
+	if err != nil {
+		return err
+	}
 	targets := []target{
 		{"backend alone", "http://" + backend + "/hello", nil},
 		{"bare httputil.ReverseProxy", "http://" + bare + "/hello", nil},
@@ -209,7 +217,9 @@ func run(d time.Duration, conns []string, rounds int) error {
 	} else {
 		fmt.Fprintln(os.Stderr, "nginx skipped:", err)
 	}
-	targets = append(targets, target{"Portico gateway (API key, limiter, metering)", "http://" + gw + "/bench/v1/hello", []string{"apikey: " + benchKey}})
+	targets = append(targets,
+		target{"Portico gateway (API key, limiter, metering)", "http://" + gw + "/bench/v1/hello", []string{"apikey: " + benchKey}},
+		target{"Portico gateway (API key, no limit, metering)", "http://" + gwFree + "/bench/v1/hello", []string{"apikey: " + benchKey}})
 
 	fmt.Printf("wrk, %s per run, median of %d interleaved rounds, on %d cores; every server is its own process\n", d, rounds, numCPU())
 	for _, c := range conns {
@@ -244,7 +254,7 @@ func run(d time.Duration, conns []string, rounds int) error {
 				vsBare = fmt.Sprintf("%.2f", r.rps/bareRPS)
 			}
 			fmt.Printf("%-46s %12.0f %10.2f %10s %10s %10s\n", t.name, r.rps, r.rps/base, vsBare, r.p50, r.p99)
-			if strings.HasPrefix(t.name, "Portico") && bareP99 > 0 {
+			if strings.HasPrefix(t.name, "Portico gateway (API key, limiter") && bareP99 > 0 {
 				fmt.Printf("%-46s %12s %10s %10s %10s %10s\n", "  added p99 over the bare proxy", "", "", "", "", r.p99-bareP99)
 			}
 		}
