@@ -649,8 +649,10 @@ func TestSingleSignOn(t *testing.T) {
 		}
 
 		t.Run("the same Heroku user is the same Portico user next time", func(t *testing.T) {
+			// Tokens are single-use and timestamps have whole seconds: every
+			// sign-in here uses its own timestamp, well apart from the others.
 			c := e.s.Browser(t)
-			if r := postSSO(t, e, c, v3Form(a, user, email, time.Now().Add(-time.Second))); r.StatusCode != http.StatusFound {
+			if r := postSSO(t, e, c, v3Form(a, user, email, time.Now().Add(-90*time.Second))); r.StatusCode != http.StatusFound {
 				t.Fatalf("second SSO: %d", r.StatusCode)
 			}
 		})
@@ -691,7 +693,7 @@ func TestSingleSignOn(t *testing.T) {
 
 		t.Run("legacy GET SSO and an open redirect", func(t *testing.T) {
 			c := e.s.Browser(t)
-			f := v3Form(a, user, email, time.Now().Add(-2*time.Second))
+			f := v3Form(a, user, email, time.Now().Add(-150*time.Second))
 			q := url.Values{"token": f["token"], "timestamp": f["timestamp"], "email": {email}, "next": {"https://evil.example/"}}
 			resp := get(c, "/heroku/resources/"+a+"?"+q.Encode())
 			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/publisher" {
