@@ -2,10 +2,7 @@ package analytics
 
 import (
 	"context"
-	"io"
-	"net"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,63 +11,6 @@ import (
 	"portico/internal/store"
 	"portico/internal/store/storetest"
 )
-
-// cutProxy forwards TCP to a PostgreSQL server and can cut every connection
-// and refuse new ones, as a database outage would.
-type cutProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  []net.Conn
-}
-
-func newCutProxy(t *testing.T, target string) *cutProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &cutProxy{ln: ln, target: target}
-	t.Cleanup(func() { ln.Close(); p.setDown(true) })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			if p.down {
-				p.mu.Unlock()
-				c.Close()
-				continue
-			}
-			u, err := net.Dial("tcp", target)
-			if err != nil {
-				p.mu.Unlock()
-				c.Close()
-				continue
-			}
-			p.conns = append(p.conns, c, u)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(u, c); u.Close() }()
-			go func() { _, _ = io.Copy(c, u); c.Close() }()
-		}
-	}()
-	return p
-}
-
-func (p *cutProxy) setDown(down bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = down
-	if down {
-		for _, c := range p.conns {
-			c.Close()
-		}
-		p.conns = nil
-	}
-}
 
 func TestEventsWithinTheBufferSurviveADatabaseOutage(t *testing.T) {
 	// SQLite is a file in the process: it has no outage to survive.
@@ -89,8 +29,8 @@ func TestEventsWithinTheBufferSurviveADatabaseOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := newCutProxy(t, u.Host)
-	u.Host = proxy.ln.Addr().String()
+	proxy := storetest.NewCutProxy(t, u.Host)
+	u.Host = proxy.Addr()
 	cfg.DSN = u.String()
 	viaProxy, err := store.Open(context.Background(), cfg, storetest.Logger(t))
 	if err != nil {
@@ -114,7 +54,7 @@ func TestEventsWithinTheBufferSurviveADatabaseOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	proxy.setDown(true)
+	proxy.SetDown(true)
 	// While the database is away: the buffer (1000) plus one batch in each
 	// worker's hands (2 × 100) wait; the rest is dropped and counted.
 	for i := 0; i < 1500; i++ {
@@ -132,7 +72,7 @@ func TestEventsWithinTheBufferSurviveADatabaseOutage(t *testing.T) {
 		t.Fatalf("%d rows written while the database was away from the sink", n)
 	}
 
-	proxy.setDown(false)
+	proxy.SetDown(false)
 	if err := s.Flush(within(t, 30*time.Second)); err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,17 @@
 package httpx
 
 import (
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"portico/internal/platform/requestid"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -135,6 +139,9 @@ func errorHandler(o Options) echo.HTTPErrorHandler {
 			return
 		}
 		err = FromEcho(err)
+		if _, known := apperr.As(err); !known && Unreachable(err) {
+			err = errUnreachable.Wrap(err)
+		}
 		status, body := apperr.Public(err)
 		ctx := c.Request().Context()
 		if status >= 500 {
@@ -153,6 +160,16 @@ func errorHandler(o Options) echo.HTTPErrorHandler {
 			o.Logger.WarnContext(ctx, "writing error response failed", "err", rerr)
 		}
 	}
+}
+
+var errUnreachable = apperr.Unavailable("database_unavailable", "Portico cannot reach its database right now; try again shortly.")
+
+// Unreachable reports whether err comes from a connection that could not be
+// made or broke (the database being down): a 503 the caller may retry, not a 500.
+func Unreachable(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // FromEcho turns Echo's own errors (unknown route, wrong method, body too large,

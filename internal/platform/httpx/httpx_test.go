@@ -3,13 +3,16 @@ package httpx
 import (
 	"bytes"
 	"encoding/json"
-	"io"
+	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"portico/internal/platform/requestid"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -55,13 +58,24 @@ func TestPanicsBecomeAGeneric500(t *testing.T) {
 
 func TestInternalErrorsAreLoggedNotShown(t *testing.T) {
 	e, logs := newEcho(t)
-	e.GET("/db", func(echo.Context) error { return io.ErrUnexpectedEOF })
+	e.GET("/db", func(echo.Context) error { return errors.New(`pq: relation "users" does not exist`) })
 	rec, body := serve(e, httptest.NewRequest("GET", "/db", nil))
-	if rec.Code != 500 || body.Error.Code != "internal_error" || strings.Contains(rec.Body.String(), "EOF") {
+	if rec.Code != 500 || body.Error.Code != "internal_error" || strings.Contains(rec.Body.String(), "relation") {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
-	if !strings.Contains(logs.String(), "unexpected EOF") {
+	if !strings.Contains(logs.String(), "does not exist") {
 		t.Fatal("cause missing from the log")
+	}
+}
+
+func TestUnreachableDatabaseIsA503(t *testing.T) {
+	e, _ := newEcho(t)
+	e.GET("/down", func(echo.Context) error {
+		return fmt.Errorf("account: read session: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})
+	})
+	rec, body := serve(e, httptest.NewRequest("GET", "/down", nil))
+	if rec.Code != 503 || body.Error.Code != "database_unavailable" || strings.Contains(rec.Body.String(), "dial") {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
 }
 
