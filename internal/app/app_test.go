@@ -459,13 +459,23 @@ func TestSignUpPageKeepsInputAndLogsIn(t *testing.T) {
 	}
 }
 
-func TestCookiesAreSecureBehindHTTPS(t *testing.T) {
+func TestCookiesAndHeadersBehindHTTPS(t *testing.T) {
 	s := apptest.Start(t, store.SQLite)
 	req, _ := http.NewRequest("GET", s.URL+"/portal/login", nil)
 	req.Header.Set("X-Forwarded-Proto", "https")
 	r := s.Send(t, req)
 	if !strings.Contains(r.Header.Get("Set-Cookie"), "Secure") {
 		t.Fatalf("csrf cookie over https: %q", r.Header.Get("Set-Cookie"))
+	}
+	for h, want := range map[string]string{"Strict-Transport-Security": "max-age=", "X-Frame-Options": "DENY",
+		"Content-Security-Policy": "frame-ancestors 'none'", "Referrer-Policy": "same-origin", "X-Content-Type-Options": "nosniff"} {
+		if !strings.Contains(r.Header.Get(h), want) {
+			t.Errorf("%s = %q, want it to hold %q", h, r.Header.Get(h), want)
+		}
+	}
+	// Plain HTTP gets no HSTS (it would be ignored, and is wrong on localhost).
+	if r := s.Do(t, "GET", "/portal/login", "", nil); r.Header.Get("Strict-Transport-Security") != "" {
+		t.Fatal("HSTS over plain HTTP")
 	}
 }
 

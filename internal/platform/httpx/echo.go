@@ -66,6 +66,10 @@ func requestContext(o Options) echo.MiddlewareFunc {
 			ctx := requestid.With(req.Context(), id)
 			c.SetRequest(req.WithContext(ctx))
 			c.Response().Header().Set(requestid.Header, id)
+			if IsHTTPS(req) {
+				// Browsers that reached us over HTTPS keep to it for a year.
+				c.Response().Header().Set("Strict-Transport-Security", "max-age=31536000")
+			}
 
 			defer func() {
 				if r := recover(); r != nil {
