@@ -401,3 +401,28 @@ func TestTransformsSavedAndApplied(t *testing.T) {
 		t.Fatalf("rules not returned: %+v", got)
 	}
 }
+
+// TestTierEditTakesEffectWithinASecond: a publisher tightening a tier is
+// enforced on live subscriptions without a restart.
+func TestTierEditTakesEffectWithinASecond(t *testing.T) {
+	s := apptest.Start(t, "sqlite")
+	admin := s.AdminToken(t)
+	be := newBackend(t)
+	var tier struct{ ID string }
+	mustDo(t, s, "POST", "/api/v1/tiers", admin, map[string]any{"name": "Flex", "requests": 1000, "per": "minute"}, 201).JSON(t, &tier)
+	var api struct{ ID string }
+	mustDo(t, s, "POST", "/api/v1/apis", admin, map[string]any{"name": "Flex", "context": "flex", "version": "v1", "backend_url": be.URL, "auth": []string{"api_key"}, "tiers": []string{"Flex"}}, 201).JSON(t, &api)
+	mustDo(t, s, "POST", "/api/v1/apis/"+api.ID+"/lifecycle", admin, map[string]string{"action": "publish"}, 200)
+	var app struct{ ID string }
+	mustDo(t, s, "POST", "/api/v1/applications", admin, map[string]string{"name": "flexer"}, 201).JSON(t, &app)
+	var key struct{ Key string }
+	mustDo(t, s, "POST", "/api/v1/applications/"+app.ID+"/keys", admin, nil, 201).JSON(t, &key)
+	mustDo(t, s, "POST", "/api/v1/subscriptions", admin, map[string]string{"application_id": app.ID, "api_id": api.ID, "tier": "Flex"}, 201)
+	within(t, time.Second, "subscription", func() bool { return call(t, s, "GET", "/flex/v1/x", "apikey", key.Key).Status == 200 })
+
+	mustDo(t, s, "PATCH", "/api/v1/tiers/"+tier.ID, admin, map[string]any{"name": "Flex", "requests": 1, "per": "minute"}, 200)
+	within(t, time.Second, "tighter tier", func() bool {
+		r := call(t, s, "GET", "/flex/v1/x", "apikey", key.Key)
+		return r.Status == 429 && r.Header.Get("RateLimit-Limit") == "1"
+	})
+}
