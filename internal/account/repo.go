@@ -102,10 +102,6 @@ func (r repo) deleteSession(ctx context.Context, hash string) error {
 	return wrap("delete session", r.st.DB(ctx).Where("id_hash = ?", hash).Delete(&session{}).Error)
 }
 
-func (r repo) deleteUserSessions(ctx context.Context, userID string) error {
-	return wrap("delete sessions", r.st.DB(ctx).Where("user_id = ?", userID).Delete(&session{}).Error)
-}
-
 func (r repo) createToken(ctx context.Context, t *APIToken) error {
 	return wrap("create token", r.st.DB(ctx).Create(t).Error)
 }

@@ -260,13 +260,6 @@ func firstSegment(p string) string {
 	return p
 }
 
-func writeJSONError(w http.ResponseWriter, err error) {
-	status, body := apperr.Public(err)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = jsonEncode(w, body)
-}
-
 func (a *App) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()

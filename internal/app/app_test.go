@@ -322,11 +322,11 @@ func postForm(t *testing.T, c *http.Client, u string, form url.Values, header ..
 func TestBrowserLogInAdminAndLogOut(t *testing.T) {
 	apptest.Each(t, func(t *testing.T, s *apptest.Server) {
 		b := s.Browser(t)
-		resp, body := get(t, b, s.URL+"/admin")
+		resp, _ := get(t, b, s.URL+"/admin")
 		if resp.StatusCode != 303 || !strings.HasPrefix(resp.Header.Get("Location"), "/portal/login?next=") {
 			t.Fatalf("anonymous /admin: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 		}
-		resp, body = get(t, b, s.URL+"/portal/login?next=/admin")
+		_, body := get(t, b, s.URL+"/portal/login?next=/admin")
 		token := csrfFrom(t, body)
 
 		// A form without the CSRF token is refused, whatever else it holds.
@@ -368,7 +368,7 @@ func TestBrowserLogInAdminAndLogOut(t *testing.T) {
 		if resp.StatusCode != 303 {
 			t.Fatalf("add user: %d", resp.StatusCode)
 		}
-		resp, body = get(t, b, s.URL+resp.Header.Get("Location"))
+		_, body = get(t, b, s.URL+resp.Header.Get("Location"))
 		if !strings.Contains(string(body), "Added new@example.com as publisher.") {
 			t.Fatalf("flash missing: %s", body)
 		}

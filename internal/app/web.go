@@ -1,8 +1,6 @@
 package app
 
 import (
-	"encoding/json"
-	"io"
 	"io/fs"
 	"net/http"
 	"portico/internal/platform/requestid"
@@ -14,8 +12,6 @@ import (
 	"portico/internal/platform/render"
 	"portico/static"
 )
-
-func jsonEncode(w io.Writer, v any) error { return json.NewEncoder(w).Encode(v) }
 
 type errorView struct {
 	render.Base

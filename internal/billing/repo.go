@@ -147,12 +147,6 @@ func (r repo) updateJob(ctx context.Context, id string, cols map[string]any) err
 	return wrap("update job", r.st.DB(ctx).Model(&job{}).Where("id = ?", id).Updates(cols).Error)
 }
 
-func (r repo) jobsOf(ctx context.Context, ref string) ([]job, error) {
-	var js []job
-	err := r.st.DB(ctx).Where("ref = ?", ref).Order("created_at, id").Find(&js).Error
-	return js, wrap("list jobs", err)
-}
-
 // recordEvent notes a webhook event as handled; a second time is errReplayed.
 func (r repo) recordEvent(ctx context.Context, e event) error {
 	err := r.st.DB(ctx).Create(&e).Error
@@ -190,12 +184,6 @@ func (r repo) pendingReports(ctx context.Context, limit int) ([]usageReport, err
 	var us []usageReport
 	err := r.st.DB(ctx).Where("state = ?", reportPending).Order("hour, subscription_id").Limit(limit).Find(&us).Error
 	return us, wrap("list pending usage reports", err)
-}
-
-func (r repo) reports(ctx context.Context, subscriptionID string) ([]usageReport, error) {
-	var us []usageReport
-	err := r.st.DB(ctx).Where("subscription_id = ?", subscriptionID).Order("hour").Find(&us).Error
-	return us, wrap("list usage reports", err)
 }
 
 func (r repo) markReport(ctx context.Context, u usageReport, cols map[string]any) error {

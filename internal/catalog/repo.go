@@ -23,12 +23,6 @@ func (r repo) reserveContext(ctx context.Context, c *apiContext) error {
 	return wrap("reserve context", err)
 }
 
-func (r repo) contextOwner(ctx context.Context, context string) (apiContext, error) {
-	var c apiContext
-	err := r.st.DB(ctx).Where("context = ?", context).Take(&c).Error
-	return c, notFound(err, ErrAPINotFound)
-}
-
 func (r repo) releaseContextIfUnused(ctx context.Context, context string) error {
 	var n int64
 	if err := r.st.DB(ctx).Model(&API{}).Where("context = ?", context).Count(&n).Error; err != nil {

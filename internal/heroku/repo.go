@@ -76,12 +76,6 @@ func (r repo) cancelJobs(ctx context.Context, uuid string, now time.Time) error 
 		Updates(map[string]any{"state": jobCancelled, "locked_until": nil, "updated_at": now}).Error)
 }
 
-func (r repo) jobsOf(ctx context.Context, uuid string) ([]job, error) {
-	var js []job
-	err := r.st.DB(ctx).Where("resource_uuid = ?", uuid).Order("created_at, id").Find(&js).Error
-	return js, wrap("list jobs", err)
-}
-
 func (r repo) ssoUser(ctx context.Context, uuid, herokuUser string) (ssoUser, error) {
 	var m ssoUser
 	err := r.st.DB(ctx).Where("resource_uuid = ? AND heroku_user = ?", uuid, herokuUser).Take(&m).Error
