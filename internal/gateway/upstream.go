@@ -163,6 +163,3 @@ func retryable(req *http.Request, err error) bool {
 	}
 	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 }
-
-// timeNow is time.Now, named for tests that compare with health deadlines.
-func timeNow() time.Time { return time.Now() }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"portico/internal/gateway/snapshot"
 )
@@ -55,7 +56,7 @@ func TestFailoverToTheNextBackendAndEjection(t *testing.T) {
 	p := g.Snapshot()
 	r, _, _ := p.Route("/svc/v1/x")
 	pool := r.Handler.(interface{ unwrapPool() *pool })
-	if pool.unwrapPool().health[0].ok(timeNow()) {
+	if pool.unwrapPool().health[0].ok(time.Now()) {
 		t.Fatal("the dead backend was not ejected")
 	}
 }
