@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,25 +14,6 @@ import (
 
 	"portico/internal/app/apptest"
 )
-
-// chromiumPath finds the browser: CHROMIUM_PATH, else chromium on PATH. Without
-// one the test skips, or fails under CI=true.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("CHROMIUM_PATH"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed: `make test` installs it")
-	}
-	t.Skip("chromium not found; set CHROMIUM_PATH or install chromium")
-	return ""
-}
 
 func artifactsDir(t *testing.T) string {
 	t.Helper()
@@ -54,7 +34,6 @@ func TestPublisherInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
-	chrome := chromiumPath(t)
 	s := apptest.Start(t, "sqlite")
 	spec, err := os.ReadFile("../catalog/testdata/petstore.yaml")
 	if err != nil {
@@ -62,24 +41,18 @@ func TestPublisherInChromium(t *testing.T) {
 	}
 	shots := artifactsDir(t)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.Headless, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1280, 1000))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	defer cancelCtx()
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
+	ctx := apptest.Chrome(t)
 
 	n := 0
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			buf, err := chromedp.FullScreenshot(100)(ctx, tg) // quality 100 means PNG
+			// Screenshots are artefacts: one that does not come in time is logged.
+			sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			buf, err := chromedp.FullScreenshot(100)(sctx, tg) // quality 100 means PNG
 			if err != nil {
-				return err
+				t.Logf("screenshot %s not taken: %v", name, err)
+				return nil
 			}
 			n++
 			return os.WriteFile(filepath.Join(shots, strings.ReplaceAll(name, " ", "-")+".png"), buf, 0o644)

