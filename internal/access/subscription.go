@@ -47,7 +47,14 @@ var (
 // implements it; without billing, paid tiers cannot be subscribed.
 type PaymentGate interface {
 	// StartPaid is called inside the subscription's transaction, before commit.
-	StartPaid(ctx context.Context, actor account.Principal, sub Subscription, tier catalog.Tier) error
+	// It may set sub.Status to PENDING: a paid subscription is not served until
+	// its payment is set up, not even for the moment before a worker runs.
+	StartPaid(ctx context.Context, actor account.Principal, sub *Subscription, tier catalog.Tier) error
+	// HoldOnApproval is called inside the transaction that approves a pending
+	// subscription. It reports whether the subscription must stay PENDING
+	// because its payment is not set up yet (billing then releases it when
+	// Stripe says it is paid).
+	HoldOnApproval(ctx context.Context, subscriptionID string) (bool, error)
 }
 
 // NewSubscription is a subscribe request.
@@ -111,7 +118,7 @@ func (s *Service) Subscribe(ctx context.Context, actor account.Principal, in New
 			if s.payments == nil {
 				return apperr.Conflict("billing_unavailable", "The tier "+tier.Name+" is paid, and billing is not set up on this installation; choose a free tier.").WithField("tier")
 			}
-			if err := s.payments.StartPaid(ctx, actor, sub, tier); err != nil {
+			if err := s.payments.StartPaid(ctx, actor, &sub, tier); err != nil {
 				return err
 			}
 		}
@@ -201,6 +208,15 @@ func (s *Service) Moderate(ctx context.Context, actor account.Principal, id, act
 		to, ok := from[sub.Status]
 		if !ok {
 			return apperr.Conflict("illegal_move", "A "+strings.ToLower(sub.Status)+" subscription cannot be "+pastTense(action)+".")
+		}
+		if action == "approve" && s.payments != nil {
+			held, err := s.payments.HoldOnApproval(ctx, sub.ID)
+			if err != nil {
+				return err
+			}
+			if held { // approved, and served once Stripe says it is paid
+				to = StatusPending
+			}
 		}
 		sub.Status, sub.UpdatedAt = to, s.now()
 		if err := s.repo.setSubscriptionStatus(ctx, sub.ID, to, sub.UpdatedAt); err != nil {

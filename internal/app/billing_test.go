@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -97,6 +98,16 @@ func TestFailedPaymentSuspendsAtTheGateway(t *testing.T) {
 
 		var sub struct{ ID, Status string }
 		mustDo(t, s, "POST", "/api/v1/subscriptions", dev, map[string]string{"application_id": app.ID, "api_id": api.ID, "tier": "Paid"}, 201).JSON(t, &sub)
+		if sub.Status != "PENDING" {
+			t.Fatalf("a paid subscription starts %s before any payment, want PENDING", sub.Status)
+		}
+		// Never served unpaid, not even before the worker has run.
+		for range 5 {
+			if r := call(t, s, "GET", "/quotes/v1/x", "apikey", key.Key); r.Status == 200 {
+				t.Fatalf("unpaid subscription served: %d %s", r.Status, r.Body)
+			}
+			time.Sleep(150 * time.Millisecond)
+		}
 
 		// The worker sets it up in Stripe after commit and holds it until paid.
 		var billingSub struct {
@@ -110,7 +121,18 @@ func TestFailedPaymentSuspendsAtTheGateway(t *testing.T) {
 		if billingSub.CheckoutURL == "" {
 			t.Fatal("no Checkout link")
 		}
-		within(t, time.Second, "held", func() bool { return call(t, s, "GET", "/quotes/v1/x", "apikey", key.Key).Status == 403 })
+		if r := call(t, s, "GET", "/quotes/v1/x", "apikey", key.Key); r.Status != 403 {
+			t.Fatalf("held subscription answered %d", r.Status)
+		}
+
+		// The portal's application page sends the developer to pay.
+		b := s.Browser(t)
+		_, login := get(t, b, s.URL+"/portal/login")
+		postForm(t, b, s.URL+"/portal/login", url.Values{"csrf_token": {csrfFrom(t, login)}, "email": {"dev@example.com"}, "password": {"user-password-1"}})
+		if _, page := get(t, b, s.URL+"/portal/default/applications/"+app.ID); !strings.Contains(string(page), "Pay to activate") ||
+			!strings.Contains(string(page), html.EscapeString(billingSub.CheckoutURL)) {
+			t.Fatalf("application page offers no Checkout link %q:\n%s", billingSub.CheckoutURL, page)
+		}
 
 		var sessionID string
 		if err := s.App.Store().DB(context.Background()).Raw(`SELECT checkout_session_id FROM billing_subscriptions WHERE subscription_id = ?`, sub.ID).Scan(&sessionID).Error; err != nil {
@@ -132,9 +154,6 @@ func TestFailedPaymentSuspendsAtTheGateway(t *testing.T) {
 		invoice := map[string]any{"id": "in_1", "object": "invoice", "customer": cus}
 
 		// The developer sees the organisation's invoices in the portal.
-		b := s.Browser(t)
-		_, login := get(t, b, s.URL+"/portal/login")
-		postForm(t, b, s.URL+"/portal/login", url.Values{"csrf_token": {csrfFrom(t, login)}, "email": {"dev@example.com"}, "password": {"user-password-1"}})
 		resp, page := get(t, b, s.URL+"/portal/default/invoices")
 		if resp.StatusCode != 200 || !strings.Contains(string(page), "Invoices of") || strings.Contains(string(page), "not set up") || !strings.Contains(string(page), "<tbody>") {
 			t.Fatalf("invoices page: %d %s", resp.StatusCode, page)

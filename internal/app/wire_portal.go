@@ -28,6 +28,7 @@ func (a *App) wirePortal(w *web) error {
 	}
 	if a.billing != nil {
 		o.Invoices = invoiceReader{a.billing}
+		o.Payments = invoiceReader{a.billing}
 	}
 	portal.NewWeb(o).Register(w.e, w.browser, portalGroup)
 	publisher.NewSubscriptions(a.access, w.accounts, w.r).Register(w.e.Group("/publisher", w.browser...))
@@ -64,6 +65,31 @@ func (r invoiceReader) OrgInvoices(ctx context.Context, actor account.Principal)
 	for i, in := range invs {
 		out[i] = portal.Invoice{Number: in.Number, Status: in.Status, Currency: strings.ToUpper(in.Currency), TotalCents: in.TotalCents,
 			DueCents: in.AmountDueCents, PeriodStart: in.PeriodStart, PeriodEnd: in.PeriodEnd, HostedURL: in.HostedInvoiceURL, PDFURL: in.InvoicePDF}
+	}
+	return out, nil
+}
+
+// Payments implements portal.PaymentReader: a Checkout link for each paid
+// subscription waiting for a payment method, a note while Stripe is being
+// set up or approval is awaited.
+func (r invoiceReader) Payments(ctx context.Context, actor account.Principal, ids []string) (map[string]portal.Payment, error) {
+	out := map[string]portal.Payment{}
+	for _, id := range ids {
+		b, err := r.svc.BillingSubscription(ctx, actor, id)
+		if err != nil {
+			if billing.IsNotPaid(err) {
+				continue
+			}
+			return nil, err
+		}
+		switch {
+		case b.State == billing.StateCheckout && b.CheckoutURL != "":
+			out[id] = portal.Payment{CheckoutURL: b.CheckoutURL}
+		case b.State == billing.StateStarting:
+			out[id] = portal.Payment{Note: "Setting up the payment; reload in a moment."}
+		case b.Held:
+			out[id] = portal.Payment{Note: "Waiting for the payment to clear."}
+		}
 	}
 	return out, nil
 }

@@ -25,8 +25,8 @@ func TestPaidSubscriptionThroughStripe(t *testing.T) {
 		_, mark := w.rec.since(0)
 
 		sub := w.subscribe(t, "Pro")
-		if sub.Status != access.StatusActive {
-			t.Fatalf("subscribe: %s", sub.Status)
+		if sub.Status != access.StatusPending || w.status(t, sub.ID) != access.StatusPending {
+			t.Fatalf("a paid subscription answered %s (stored %s) before any payment, want PENDING", sub.Status, w.status(t, sub.ID))
 		}
 		if reqs, _ := w.rec.since(mark); len(reqs) != 0 {
 			t.Fatalf("Stripe was called inside the subscribe transaction: %v", paths(reqs))
@@ -196,6 +196,49 @@ func TestFreeTiersAndHerokuOrganisationsNeverReachStripe(t *testing.T) {
 		}
 		if invs, err := w.svc.Invoices(ctx, w.devP, "", 10); err != nil || len(invs) != 0 {
 			t.Fatalf("invoices of an organisation without a customer: %v %v", invs, err)
+		}
+	})
+}
+
+// TestApprovalDoesNotActivateAnUnpaidSubscription: on an API whose
+// subscriptions wait for the publisher, approving a paid subscription before
+// its payment is set up keeps it PENDING; the payment then activates it.
+// Approving one already paid for activates it at once.
+func TestApprovalDoesNotActivateAnUnpaidSubscription(t *testing.T) {
+	base := billingtest.StripeMock(t)
+	apptest.Each(t, func(t *testing.T, s *apptest.Server) {
+		w := newWorld(t, s, base)
+		must(t, s, "PATCH", "/api/v1/apis/"+w.apiID, w.pub, map[string]any{"approval": "manual"}, 200)
+		approve := func(id string) string {
+			var out struct{ Status string }
+			must(t, s, "POST", "/api/v1/subscriptions/"+id+"/approve", w.pub, nil, 200).JSON(t, &out)
+			return out.Status
+		}
+
+		unpaid := w.subscribe(t, "Pro")
+		if unpaid.Status != access.StatusPending {
+			t.Fatalf("subscribe on a manual-approval API: %s", unpaid.Status)
+		}
+		if st := approve(unpaid.ID); st != access.StatusPending {
+			t.Fatalf("approving an unpaid subscription made it %s, want PENDING until Stripe says it is paid", st)
+		}
+		if !w.billingSub(t, unpaid.ID).Held {
+			t.Fatal("the approved, unpaid subscription is not held for its payment")
+		}
+		w.pay(t, unpaid)
+		if st := w.status(t, unpaid.ID); st != access.StatusActive {
+			t.Fatalf("approved and paid: %s, want ACTIVE", st)
+		}
+
+		// Paid first, approved second: the approval activates it.
+		must(t, s, "DELETE", "/api/v1/subscriptions/"+unpaid.ID, w.dev, nil, 204)
+		paidFirst := w.subscribe(t, "Pro")
+		w.pay(t, paidFirst)
+		if st := w.status(t, paidFirst.ID); st != access.StatusPending {
+			t.Fatalf("paid but not approved: %s, want PENDING", st)
+		}
+		if st := approve(paidFirst.ID); st != access.StatusActive {
+			t.Fatalf("approving a paid subscription made it %s, want ACTIVE", st)
 		}
 	})
 }

@@ -220,6 +220,14 @@ func (w *world) webhook(t *testing.T, id, typ string, object any) (billing.Outco
 func (w *world) activate(t *testing.T, tier string) access.Subscription {
 	t.Helper()
 	sub := w.subscribe(t, tier)
+	w.pay(t, sub)
+	return sub
+}
+
+// pay runs the worker for sub and completes its Checkout, as the developer
+// paying does: Stripe then holds an active subscription.
+func (w *world) pay(t *testing.T, sub access.Subscription) {
+	t.Helper()
 	w.svc.RunDue(context.Background())
 	b := w.billingSub(t, sub.ID)
 	if b.State != billing.StateCheckout || b.CheckoutSessionID == "" {
@@ -235,7 +243,6 @@ func (w *world) activate(t *testing.T, tier string) access.Subscription {
 	if b := w.billingSub(t, sub.ID); b.State != billing.StateActive || b.StripeSubscriptionID == "" {
 		t.Fatalf("after checkout: %+v", b)
 	}
-	return sub
 }
 
 // customerID is the organisation's Stripe customer as stored.

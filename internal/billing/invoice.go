@@ -31,6 +31,10 @@ type Invoice struct {
 // subscription.
 var errNotPaid = apperr.NotFound("billing subscription")
 
+// IsNotPaid reports whether err says a subscription has no billing side (a
+// free tier, or an organisation billed elsewhere).
+func IsNotPaid(err error) bool { return errors.Is(err, errNotPaid) }
+
 // errStripeDown answers when Stripe cannot be reached.
 var errStripeDown = apperr.Unavailable("stripe_unavailable", "Stripe does not answer; try again in a minute.")
 

@@ -136,9 +136,10 @@ func (s *Service) now() time.Time { return s.opts.Now().UTC() }
 // StartPaid implements access.PaymentGate. It runs inside the subscribe
 // transaction, so it only records what must happen: the billing subscription
 // and an outbox job the worker runs after commit. A subscription that would
-// start ACTIVE is held (PENDING) until Stripe says it is paid for; one waiting
-// for the publisher's approval is left to the approval.
-func (s *Service) StartPaid(ctx context.Context, actor account.Principal, sub access.Subscription, tier catalog.Tier) error {
+// start ACTIVE starts PENDING instead, held until Stripe says it is paid for,
+// so the gateway never serves it unpaid; one waiting for the publisher's
+// approval is left to the approval (HoldOnApproval).
+func (s *Service) StartPaid(ctx context.Context, actor account.Principal, sub *access.Subscription, tier catalog.Tier) error {
 	if !s.Enabled() {
 		return errors.New("billing: StartPaid without a Stripe key")
 	}
@@ -161,11 +162,31 @@ func (s *Service) StartPaid(ctx context.Context, actor account.Principal, sub ac
 	if err := s.repo.createSubscription(ctx, &b); err != nil {
 		return err
 	}
+	if b.Held {
+		sub.Status = access.StatusPending
+	}
 	if err := s.enqueue(ctx, jobStart, sub.ID, nil, now); err != nil {
 		return err
 	}
 	return s.accounts.Audit(ctx, actor, "billing.subscription.start", "subscription", sub.ID,
 		map[string]any{"tier": tier.Name, "monthly_fee_cents": tier.MonthlyFeeCents, "per_call_cents": tier.PerCallCents})
+}
+
+// HoldOnApproval implements access.PaymentGate: a paid subscription approved
+// before Stripe says it is paid stays PENDING, held, and the payment releases
+// it. It runs inside the approval's transaction.
+func (s *Service) HoldOnApproval(ctx context.Context, subscriptionID string) (bool, error) {
+	b, err := s.repo.subscription(ctx, subscriptionID)
+	if errors.Is(err, errNoSubscription) {
+		return false, nil // a free tier, or an organisation billing exempts
+	}
+	if err != nil {
+		return false, err
+	}
+	if paid(b.StripeStatus) {
+		return false, nil
+	}
+	return true, s.repo.updateSubscription(ctx, subscriptionID, map[string]any{"held": true, "updated_at": s.now()})
 }
 
 // BillingSubscription returns the billing side of a subscription the caller

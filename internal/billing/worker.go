@@ -184,7 +184,7 @@ func (s *Service) start(ctx context.Context, b Subscription) error {
 	if _, ok := statuses[b.SubscriptionID]; !ok { // unsubscribed before Stripe heard of it
 		return s.repo.updateSubscription(ctx, b.SubscriptionID, map[string]any{"state": StateCanceled, "updated_at": s.now()})
 	}
-	if b.Held {
+	if b.Held { // subscriptions started before holds were taken at subscribe time
 		if _, err := s.access.HoldForPayment(ctx, b.SubscriptionID); err != nil {
 			return err
 		}
@@ -442,10 +442,15 @@ func (s *Service) subscribe(ctx context.Context, b Subscription, cus customer, f
 	return s.releaseIfPaid(ctx, b)
 }
 
+// paid reports whether a Stripe subscription status lets calls through.
+func paid(stripeStatus string) bool {
+	return stripeStatus == string(stripe.SubscriptionStatusActive) || stripeStatus == string(stripe.SubscriptionStatusTrialing)
+}
+
 // releaseIfPaid lets a held subscription through once Stripe says its
 // subscription is active.
 func (s *Service) releaseIfPaid(ctx context.Context, b Subscription) error {
-	if !b.Held || (b.StripeStatus != string(stripe.SubscriptionStatusActive) && b.StripeStatus != string(stripe.SubscriptionStatusTrialing)) {
+	if !b.Held || !paid(b.StripeStatus) {
 		return nil
 	}
 	return s.st.InTx(ctx, func(ctx context.Context) error {

@@ -60,6 +60,7 @@ type applicationView struct {
 	KeyError                 string
 	Lifetimes                []struct{ Value, Label string }
 	Subscriptions            []access.SubscriptionDetail
+	Payments                 map[string]Payment // by subscription id
 	Secret                   *shownOnce
 	ClientCredentials        bool
 	Scope                    render.Field
@@ -217,6 +218,19 @@ func (w *Web) renderApplication(c echo.Context, org account.Organization, me acc
 	subs, err := w.access.SubscriptionDetails(ctx, me, access.SubscriptionQuery{ApplicationID: app.ID})
 	if err != nil {
 		return err
+	}
+	if w.payments != nil {
+		var pending []string
+		for _, s := range subs {
+			if s.Status == access.StatusPending {
+				pending = append(pending, s.ID)
+			}
+		}
+		if len(pending) > 0 {
+			if v.Payments, err = w.payments.Payments(ctx, me, pending); err != nil {
+				return err
+			}
+		}
 	}
 	flash := v.Flash
 	base, err := w.base(c, "applications", app.Name, org)

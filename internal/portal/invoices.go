@@ -34,6 +34,20 @@ type InvoiceLister interface {
 	OrgInvoices(ctx context.Context, actor account.Principal) ([]Invoice, error)
 }
 
+// Payment is what the portal tells a developer about a paid subscription
+// waiting for its payment: a Stripe Checkout link to follow, or a note that
+// the payment is being set up.
+type Payment struct {
+	CheckoutURL string
+	Note        string
+}
+
+// PaymentReader tells the payment state of the caller's pending subscriptions
+// (billing implements it); subscriptions with nothing to pay are left out.
+type PaymentReader interface {
+	Payments(ctx context.Context, actor account.Principal, subscriptionIDs []string) (map[string]Payment, error)
+}
+
 type invoicesView struct {
 	render.Base
 	PortalPath string

@@ -59,6 +59,8 @@ type Options struct {
 	Usage    UsageReader
 	// Invoices lists Stripe invoices (nil: billing is not wired).
 	Invoices InvoiceLister
+	// Payments tells pending paid subscriptions' payment state (nil: no billing).
+	Payments PaymentReader
 }
 
 // Web serves the portal pages.
@@ -72,6 +74,7 @@ type Web struct {
 	usage    UsageReader
 	// invoiceLister lists the organisation's invoices (nil: no billing).
 	invoiceLister InvoiceLister
+	payments      PaymentReader
 	md            *catalog.Markdown
 	now           func() time.Time
 }
@@ -79,7 +82,7 @@ type Web struct {
 // NewWeb returns the portal pages.
 func NewWeb(o Options) *Web {
 	return &Web{accounts: o.Accounts, web: o.Web, r: o.Renderer, catalog: o.Catalog, access: o.Access,
-		tokens: o.Tokens, usage: o.Usage, invoiceLister: o.Invoices, md: catalog.NewMarkdown(), now: func() time.Time { return time.Now().UTC() }}
+		tokens: o.Tokens, usage: o.Usage, invoiceLister: o.Invoices, payments: o.Payments, md: catalog.NewMarkdown(), now: func() time.Time { return time.Now().UTC() }}
 }
 
 // Register adds `/` (with the browser middleware mw) and the portal pages to the
