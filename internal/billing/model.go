@@ -1,6 +1,10 @@
 package billing
 
-import "time"
+import (
+	"time"
+
+	"portico/internal/store/outbox"
+)
 
 // States of a billing subscription (billing_subscriptions.state).
 const (
@@ -67,24 +71,13 @@ const (
 	jobStart    = "subscription.start"  // customer, prices, then checkout or the Stripe subscription
 	jobCheckout = "checkout.completed"  // the payment method from a setup session, then the Stripe subscription
 	jobCancel   = "subscription.cancel" // the Portico subscription is gone: cancel at period end
-	jobPending  = "pending"
-	jobDone     = "done"
-	jobFailed   = "failed"
 )
 
 // job is one outbox entry.
 type job struct {
-	ID          string `gorm:"primaryKey"`
-	Kind        string
-	Ref         string // the Portico subscription id
-	Payload     string // JSON
-	State       string
-	Attempts    int
-	RunAt       time.Time
-	LockedUntil *time.Time
-	LastError   string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	outbox.Row
+	Ref     string // the Portico subscription id
+	Payload string // JSON
 }
 
 func (job) TableName() string { return "billing_outbox" }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"portico/internal/store"
@@ -120,31 +119,6 @@ func (r repo) meteredSubscriptions(ctx context.Context) ([]Subscription, error) 
 
 func (r repo) createJob(ctx context.Context, j *job) error {
 	return wrap("create job", r.st.DB(ctx).Create(j).Error)
-}
-
-// dueJobs lists up to limit pending jobs whose time has come and that no node
-// holds.
-func (r repo) dueJobs(ctx context.Context, now time.Time, limit int) ([]job, error) {
-	var js []job
-	err := r.st.DB(ctx).Where("state = ? AND run_at <= ? AND (locked_until IS NULL OR locked_until < ?)", jobPending, now, now).
-		Order("run_at, id").Limit(limit).Find(&js).Error
-	return js, wrap("list due jobs", err)
-}
-
-// claimJob takes a due job for this node until lockedUntil; false when
-// another node took it first.
-func (r repo) claimJob(ctx context.Context, j job, now, lockedUntil time.Time) (bool, error) {
-	res := r.st.DB(ctx).Model(&job{}).
-		Where("id = ? AND state = ? AND (locked_until IS NULL OR locked_until < ?)", j.ID, jobPending, now).
-		Updates(map[string]any{"locked_until": lockedUntil, "attempts": gorm.Expr("attempts + 1"), "updated_at": now})
-	if res.Error != nil {
-		return false, wrap("claim job", res.Error)
-	}
-	return res.RowsAffected == 1, nil
-}
-
-func (r repo) updateJob(ctx context.Context, id string, cols map[string]any) error {
-	return wrap("update job", r.st.DB(ctx).Model(&job{}).Where("id = ?", id).Updates(cols).Error)
 }
 
 // recordEvent notes a webhook event as handled; a second time is errReplayed.

@@ -11,6 +11,7 @@ import (
 	"portico/internal/account"
 	"portico/internal/catalog"
 	"portico/internal/store"
+	"portico/internal/store/outbox"
 )
 
 // Usage names the calls of one subscription. The gateway's rollups know the
@@ -114,6 +115,7 @@ type Service struct {
 	opts     Options
 	log      *slog.Logger
 	kick     chan struct{}
+	jobs     *outbox.Worker[job, *job]
 }
 
 // NewService returns the billing service. Without opts.SecretKey it is off:
@@ -122,6 +124,7 @@ func NewService(st *store.Store, accounts *account.Service, cat *catalog.Service
 	opts = opts.withDefaults()
 	s := &Service{st: st, repo: repo{st}, access: acc, catalog: cat, accounts: accounts, opts: opts, log: log,
 		kick: make(chan struct{}, 1)}
+	s.jobs = s.newWorker()
 	if opts.SecretKey != "" {
 		s.stripe = newStripeClient(opts.SecretKey, opts.APIBase, opts.HTTPClient, opts.StripeAttempts, opts.StripeBackoff, log)
 	}

@@ -12,11 +12,8 @@ import (
 
 	"portico/internal/access"
 	"portico/internal/account"
+	"portico/internal/store/outbox"
 )
-
-// jobLease is how long a claimed job is this node's; one job's Stripe calls,
-// retries included, stay well below it.
-const jobLease = 2 * time.Minute
 
 // reconcileEvery is how often the worker looks for paid subscriptions that
 // were removed in Portico and cancels them in Stripe.
@@ -38,8 +35,7 @@ func (s *Service) enqueue(ctx context.Context, kind, ref string, payload any, no
 			return err
 		}
 	}
-	if err := s.repo.createJob(ctx, &job{ID: account.NewID(), Kind: kind, Ref: ref, Payload: string(b), State: jobPending,
-		RunAt: now, CreatedAt: now, UpdatedAt: now}); err != nil {
+	if err := s.repo.createJob(ctx, &job{Row: outbox.NewRow(account.NewID(), kind, now), Ref: ref, Payload: string(b)}); err != nil {
 		return err
 	}
 	select {
@@ -83,71 +79,25 @@ func (s *Service) Run(ctx context.Context) {
 }
 
 // RunDue runs the jobs due now, one after another.
-func (s *Service) RunDue(ctx context.Context) {
-	now := s.now()
-	js, err := s.repo.dueJobs(ctx, now, 20)
-	if err != nil {
-		if ctx.Err() == nil {
-			s.log.WarnContext(ctx, "billing: listing due jobs failed", "err", err)
-		}
-		return
-	}
-	for _, j := range js {
-		if ctx.Err() != nil {
-			return
-		}
-		ok, err := s.repo.claimJob(ctx, j, now, now.Add(jobLease))
-		if err != nil || !ok {
-			continue
-		}
-		j.Attempts++
-		s.runJob(ctx, j)
-	}
+func (s *Service) RunDue(ctx context.Context) { s.jobs.RunDue(ctx) }
+
+// newWorker works billing_outbox: a job's Stripe calls, retries included,
+// stay well below its two-minute lease; it is given up after MaxAttempts.
+func (s *Service) newWorker() *outbox.Worker[job, *job] {
+	return &outbox.Worker[job, *job]{Store: s.st, Log: s.log, Name: "billing", Lease: 2 * time.Minute, Now: s.now,
+		RetryBase: s.opts.RetryBase, RetryMax: s.opts.RetryMax, Step: s.step,
+		GiveUp: func(j *job, _ time.Time) bool { return j.Attempts >= s.opts.MaxAttempts },
+		Attrs:  func(j *job) []any { return []any{"subscription_id", j.Ref} }}
 }
 
 // permanent marks a failure retrying cannot fix.
-type permanent struct{ error }
-
-func (s *Service) runJob(ctx context.Context, j job) {
-	jctx, cancel := context.WithTimeout(ctx, jobLease/2)
-	err := s.step(jctx, j)
-	cancel()
-	now := s.now()
-	if err == nil {
-		if uerr := s.repo.updateJob(ctx, j.ID, map[string]any{"state": jobDone, "locked_until": nil, "last_error": "", "updated_at": now}); uerr != nil {
-			s.log.WarnContext(ctx, "billing: recording a finished job failed", "job", j.ID, "err", uerr)
-		}
-		s.log.InfoContext(ctx, "billing: job done", "job", j.ID, "kind", j.Kind, "subscription_id", j.Ref, "attempts", j.Attempts)
-		return
-	}
-	msg := err.Error()
-	if len(msg) > 1000 {
-		msg = msg[:1000]
-	}
-	var perm permanent
-	if errors.As(err, &perm) || j.Attempts >= s.opts.MaxAttempts {
-		s.log.ErrorContext(ctx, "billing: job failed for good", "job", j.ID, "kind", j.Kind, "subscription_id", j.Ref, "attempts", j.Attempts, "err", err)
-		if uerr := s.repo.updateJob(ctx, j.ID, map[string]any{"state": jobFailed, "locked_until": nil, "last_error": msg, "updated_at": now}); uerr != nil {
-			s.log.WarnContext(ctx, "billing: recording a failed job failed", "job", j.ID, "err", uerr)
-		}
-		return
-	}
-	delay := s.opts.RetryBase
-	for i := 1; i < j.Attempts && delay < s.opts.RetryMax; i++ {
-		delay *= 2
-	}
-	delay = min(delay, s.opts.RetryMax)
-	s.log.WarnContext(ctx, "billing: job failed; retrying", "job", j.ID, "kind", j.Kind, "subscription_id", j.Ref, "attempts", j.Attempts, "retry_in", delay.String(), "err", err)
-	if uerr := s.repo.updateJob(ctx, j.ID, map[string]any{"run_at": now.Add(delay), "locked_until": nil, "last_error": msg, "updated_at": now}); uerr != nil {
-		s.log.WarnContext(ctx, "billing: recording a retry failed", "job", j.ID, "err", uerr)
-	}
-}
+func permanent(err error) error { return outbox.Permanent{Err: err} }
 
 // step does what is left of a job. Every part checks what is already done
 // and every Stripe write carries a key derived from the subscription, so a
 // retry resumes where the last attempt stopped and never makes a second
 // Stripe object.
-func (s *Service) step(ctx context.Context, j job) error {
+func (s *Service) step(ctx context.Context, j *job) error {
 	b, err := s.repo.subscription(ctx, j.Ref)
 	if errors.Is(err, errNoSubscription) {
 		return nil // its organisation is gone
@@ -163,13 +113,13 @@ func (s *Service) step(ctx context.Context, j job) error {
 			SessionID string `json:"session_id"`
 		}
 		if err := json.Unmarshal([]byte(j.Payload), &p); err != nil {
-			return permanent{err}
+			return permanent(err)
 		}
 		return s.completeCheckout(ctx, b, p.SessionID)
 	case jobCancel:
 		return s.cancel(ctx, b)
 	}
-	return permanent{errors.New("billing: unknown job kind " + j.Kind)}
+	return permanent(errors.New("billing: unknown job kind " + j.Kind))
 }
 
 // start sets up the Stripe side of a new paid subscription.

@@ -1,6 +1,10 @@
 package heroku
 
-import "time"
+import (
+	"time"
+
+	"portico/internal/store/outbox"
+)
 
 // Resource states.
 const (
@@ -40,12 +44,7 @@ type Resource struct {
 func (Resource) TableName() string { return "heroku_resources" }
 
 // Job states.
-const (
-	jobPending   = "pending"
-	jobDone      = "done"
-	jobFailed    = "failed"
-	jobCancelled = "cancelled"
-)
+const ()
 
 // Job kinds.
 const (
@@ -59,17 +58,9 @@ const (
 
 // job is a unit of durable background work on one resource.
 type job struct {
-	ID           string `gorm:"primaryKey"`
+	outbox.Row
 	ResourceUUID string `gorm:"column:resource_uuid"`
-	Kind         string
-	State        string
-	Attempts     int
-	RunAt        time.Time
-	LockedUntil  *time.Time
 	Deadline     time.Time
-	LastError    string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
 }
 
 func (job) TableName() string { return "heroku_jobs" }

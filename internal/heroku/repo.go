@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"gorm.io/gorm"
-
 	"portico/internal/store"
+	"portico/internal/store/outbox"
 )
 
 // repo is the only code of this package that touches GORM.
@@ -44,36 +43,10 @@ func (r repo) createJob(ctx context.Context, j *job) error {
 	return wrap("create job", r.st.DB(ctx).Create(j).Error)
 }
 
-// dueJobs lists up to limit pending jobs whose time has come and that no node
-// holds.
-func (r repo) dueJobs(ctx context.Context, now time.Time, limit int) ([]job, error) {
-	var js []job
-	err := r.st.DB(ctx).Where("state = ? AND run_at <= ? AND (locked_until IS NULL OR locked_until < ?)", jobPending, now, now).
-		Order("run_at, id").Limit(limit).Find(&js).Error
-	return js, wrap("list due jobs", err)
-}
-
-// claimJob takes a due job for this node until lockedUntil; it reports false
-// when another node took it first.
-func (r repo) claimJob(ctx context.Context, j job, now, lockedUntil time.Time) (bool, error) {
-	res := r.st.DB(ctx).Model(&job{}).
-		Where("id = ? AND state = ? AND (locked_until IS NULL OR locked_until < ?)", j.ID, jobPending, now).
-		Updates(map[string]any{"locked_until": lockedUntil, "attempts": gorm.Expr("attempts + 1"), "updated_at": now})
-	if res.Error != nil {
-		return false, wrap("claim job", res.Error)
-	}
-	return res.RowsAffected == 1, nil
-}
-
-// updateJob changes a pending job; a job cancelled meanwhile stays cancelled.
-func (r repo) updateJob(ctx context.Context, id string, cols map[string]any) error {
-	return wrap("update job", r.st.DB(ctx).Model(&job{}).Where("id = ? AND state = ?", id, jobPending).Updates(cols).Error)
-}
-
 // cancelJobs ends a resource's pending jobs.
 func (r repo) cancelJobs(ctx context.Context, uuid string, now time.Time) error {
-	return wrap("cancel jobs", r.st.DB(ctx).Model(&job{}).Where("resource_uuid = ? AND state = ?", uuid, jobPending).
-		Updates(map[string]any{"state": jobCancelled, "locked_until": nil, "updated_at": now}).Error)
+	return wrap("cancel jobs", r.st.DB(ctx).Model(&job{}).Where("resource_uuid = ? AND state = ?", uuid, outbox.Pending).
+		Updates(map[string]any{"state": outbox.Cancelled, "locked_until": nil, "updated_at": now}).Error)
 }
 
 func (r repo) ssoUser(ctx context.Context, uuid, herokuUser string) (ssoUser, error) {

@@ -23,6 +23,7 @@ import (
 	"portico/internal/platform/apperr"
 	"portico/internal/platform/secrets"
 	"portico/internal/store"
+	"portico/internal/store/outbox"
 )
 
 // Config var names: the manifest declares them, provisioning answers them.
@@ -138,6 +139,7 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	kick     chan struct{}
+	jobs     *outbox.Worker[job, *job]
 
 	pollEvery, retryBase, retryMax, jobDeadline time.Duration
 }
@@ -167,6 +169,7 @@ func NewService(st *store.Store, accounts *account.Service, cat *catalog.Service
 	if s.jobDeadline <= 0 {
 		s.jobDeadline = 12 * time.Hour
 	}
+	s.jobs = s.newWorker()
 	return s
 }
 
@@ -370,8 +373,8 @@ func (s *Service) provision(ctx context.Context, id, name string, in ProvisionRe
 			kind = jobSetup
 		}
 		if kind != "" {
-			if err := s.repo.createJob(ctx, &job{ID: account.NewID(), ResourceUUID: id, Kind: kind, State: jobPending,
-				RunAt: now, Deadline: now.Add(s.jobDeadline), CreatedAt: now, UpdatedAt: now}); err != nil {
+			if err := s.repo.createJob(ctx, &job{Row: outbox.NewRow(account.NewID(), kind, now), ResourceUUID: id,
+				Deadline: now.Add(s.jobDeadline)}); err != nil {
 				return err
 			}
 		}

@@ -157,16 +157,6 @@ func TestPlansAndOptions(t *testing.T) {
 	}
 }
 
-func TestBackoffDoublesUpToTheCap(t *testing.T) {
-	s := &Service{retryBase: time.Second, retryMax: 5 * time.Second}
-	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second}
-	for i, w := range want {
-		if got := s.backoff(i + 1); got != w {
-			t.Errorf("backoff(%d) = %s, want %s", i+1, got, w)
-		}
-	}
-}
-
 func TestParseHerokuTime(t *testing.T) {
 	for _, in := range []string{"2016-03-03T18:01:31-0800", "2016-03-04T02:01:31Z", "2016-03-03T18:01:31-08:00"} {
 		got, ok := parseHerokuTime(in)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"portico/internal/catalog"
+	"portico/internal/store/outbox"
 )
 
 // Run processes due jobs until ctx ends: every PollEvery, and at once after a
@@ -42,79 +43,30 @@ func (s *Service) wake() {
 	}
 }
 
-// jobLease is how long a claimed job is this node's; a job's calls are bounded
-// well below it.
-const jobLease = 2 * time.Minute
-
 // RunDue runs the jobs due now, one after another.
-func (s *Service) RunDue(ctx context.Context) {
-	now := s.now()
-	js, err := s.repo.dueJobs(ctx, now, 20)
-	if err != nil {
-		if ctx.Err() == nil {
-			s.log.WarnContext(ctx, "heroku: listing due jobs failed", "err", err)
-		}
-		return
-	}
-	for _, j := range js {
-		if ctx.Err() != nil {
-			return
-		}
-		ok, err := s.repo.claimJob(ctx, j, now, now.Add(jobLease))
-		if err != nil || !ok {
-			continue
-		}
-		j.Attempts++
-		s.runJob(ctx, j)
-	}
+func (s *Service) RunDue(ctx context.Context) { s.jobs.RunDue(ctx) }
+
+// newWorker works heroku_jobs: a job's calls are bounded well below its
+// two-minute lease; it keeps trying until its deadline, and a provisioning
+// that fails for good marks its resource failed.
+func (s *Service) newWorker() *outbox.Worker[job, *job] {
+	return &outbox.Worker[job, *job]{Store: s.st, Log: s.log, Name: "heroku", Lease: 2 * time.Minute,
+		Now: func() time.Time { return s.now() }, RetryBase: s.retryBase, RetryMax: s.retryMax, Step: s.step,
+		GiveUp: func(j *job, now time.Time) bool { return now.After(j.Deadline) },
+		OnFailed: func(ctx context.Context, j *job) {
+			if j.Kind == jobProvision {
+				_ = s.repo.updateResource(ctx, j.ResourceUUID, map[string]any{"state": StateFailed, "updated_at": s.now()})
+			}
+		},
+		Attrs: func(j *job) []any { return []any{"uuid", j.ResourceUUID} }}
 }
 
 // permanent marks a job failure retrying cannot fix.
-type permanent struct{ error }
-
-func (s *Service) runJob(ctx context.Context, j job) {
-	jctx, cancel := context.WithTimeout(ctx, jobLease/2)
-	err := s.step(jctx, j)
-	cancel()
-	now := s.now()
-	if err == nil {
-		if uerr := s.repo.updateJob(ctx, j.ID, map[string]any{"state": jobDone, "locked_until": nil, "last_error": "", "updated_at": now}); uerr != nil {
-			s.log.WarnContext(ctx, "heroku: recording a finished job failed", "job", j.ID, "err", uerr)
-		}
-		s.log.InfoContext(ctx, "heroku: job done", "job", j.ID, "kind", j.Kind, "uuid", j.ResourceUUID, "attempts", j.Attempts)
-		return
-	}
-	msg := truncate(err.Error(), 1000)
-	var perm permanent
-	if errors.As(err, &perm) || now.After(j.Deadline) {
-		s.log.ErrorContext(ctx, "heroku: job failed for good", "job", j.ID, "kind", j.Kind, "uuid", j.ResourceUUID, "attempts", j.Attempts, "err", err)
-		if uerr := s.repo.updateJob(ctx, j.ID, map[string]any{"state": jobFailed, "locked_until": nil, "last_error": msg, "updated_at": now}); uerr != nil {
-			s.log.WarnContext(ctx, "heroku: recording a failed job failed", "job", j.ID, "err", uerr)
-		}
-		if j.Kind == jobProvision {
-			_ = s.repo.updateResource(ctx, j.ResourceUUID, map[string]any{"state": StateFailed, "updated_at": now})
-		}
-		return
-	}
-	delay := s.backoff(j.Attempts)
-	s.log.WarnContext(ctx, "heroku: job failed; retrying", "job", j.ID, "kind", j.Kind, "uuid", j.ResourceUUID, "attempts", j.Attempts, "retry_in", delay.String(), "err", err)
-	if uerr := s.repo.updateJob(ctx, j.ID, map[string]any{"run_at": now.Add(delay), "locked_until": nil, "last_error": msg, "updated_at": now}); uerr != nil {
-		s.log.WarnContext(ctx, "heroku: recording a retry failed", "job", j.ID, "err", uerr)
-	}
-}
-
-// backoff doubles the delay per attempt, from RetryBase up to RetryMax.
-func (s *Service) backoff(attempts int) time.Duration {
-	d := s.retryBase
-	for i := 1; i < attempts && d < s.retryMax; i++ {
-		d *= 2
-	}
-	return min(d, s.retryMax)
-}
+func permanent(err error) error { return outbox.Permanent{Err: err} }
 
 // step does what is left of a job. Every part checks what is already done, so
 // a retry resumes where the last attempt stopped.
-func (s *Service) step(ctx context.Context, j job) error {
+func (s *Service) step(ctx context.Context, j *job) error {
 	res, err := s.repo.resource(ctx, j.ResourceUUID)
 	if err != nil {
 		return err
@@ -126,12 +78,12 @@ func (s *Service) step(ctx context.Context, j job) error {
 	if res.AccessToken == "" && res.GrantCode != "" && s.cfg.ClientSecret != "" {
 		code, err := s.sealer.Open(res.GrantCode)
 		if err != nil {
-			return permanent{fmt.Errorf("heroku: grant of %s: %w", res.UUID, err)}
+			return permanent(fmt.Errorf("heroku: grant of %s: %w", res.UUID, err))
 		}
 		t, err := s.platform.exchange(ctx, string(code))
 		var ce *callError
 		if errors.As(err, &ce) && ce.Status >= 400 && ce.Status < 500 && ce.Status != http.StatusTooManyRequests {
-			return permanent{err} // a spent or expired grant never becomes good
+			return permanent(err) // a spent or expired grant never becomes good
 		}
 		if err != nil {
 			return err
@@ -143,7 +95,7 @@ func (s *Service) step(ctx context.Context, j job) error {
 	// 2. Learn the app behind the add-on when no option named the backend.
 	if res.BackendURL == "" {
 		if res.AccessToken == "" {
-			return permanent{errors.New("heroku: the app's name is unknown and there is no Platform API token to ask for it (set HEROKU_CLIENT_SECRET)")}
+			return permanent(errors.New("heroku: the app's name is unknown and there is no Platform API token to ask for it (set HEROKU_CLIENT_SECRET)"))
 		}
 		var info addonInfo
 		err := s.withToken(ctx, &res, func(tok string) error {
@@ -177,14 +129,14 @@ func (s *Service) step(ctx context.Context, j job) error {
 	p := owner(res.OrgID)
 	api, err := s.catalog.API(ctx, p, res.APIID)
 	if errors.Is(err, catalog.ErrAPINotFound) {
-		return permanent{fmt.Errorf("heroku: the API of %s is gone", res.UUID)}
+		return permanent(fmt.Errorf("heroku: the API of %s is gone", res.UUID))
 	}
 	if err != nil {
 		return err
 	}
 	cred, err := s.catalog.BackendCredential(api)
 	if err != nil {
-		return permanent{err}
+		return permanent(err)
 	}
 	// 3. Asynchronous plans go live only once the app answers.
 	if j.Kind == jobProvision && res.State == StateProvisioning {
@@ -217,7 +169,7 @@ func (s *Service) step(ctx context.Context, j job) error {
 func (s *Service) checkBackend(ctx context.Context, backend, secret string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, backend+"/", nil)
 	if err != nil {
-		return permanent{err}
+		return permanent(err)
 	}
 	req.Header.Set(SecretHeader, secret)
 	req.Header.Set("User-Agent", "Portico-Heroku-Addon")
@@ -246,7 +198,7 @@ func (s *Service) withToken(ctx context.Context, res *Resource, call func(tok st
 	}
 	tok, err := s.sealer.Open(res.AccessToken)
 	if err != nil {
-		return permanent{fmt.Errorf("heroku: access token of %s: %w", res.UUID, err)}
+		return permanent(fmt.Errorf("heroku: access token of %s: %w", res.UUID, err))
 	}
 	err = call(string(tok))
 	if !isUnauthorized(err) {
@@ -256,18 +208,18 @@ func (s *Service) withToken(ctx context.Context, res *Resource, call func(tok st
 		return err
 	}
 	if tok, err = s.sealer.Open(res.AccessToken); err != nil {
-		return permanent{err}
+		return permanent(err)
 	}
 	return call(string(tok))
 }
 
 func (s *Service) refreshTokens(ctx context.Context, res *Resource) error {
 	if res.RefreshToken == "" {
-		return permanent{fmt.Errorf("heroku: %s has no refresh token", res.UUID)}
+		return permanent(fmt.Errorf("heroku: %s has no refresh token", res.UUID))
 	}
 	rt, err := s.sealer.Open(res.RefreshToken)
 	if err != nil {
-		return permanent{fmt.Errorf("heroku: refresh token of %s: %w", res.UUID, err)}
+		return permanent(fmt.Errorf("heroku: refresh token of %s: %w", res.UUID, err))
 	}
 	t, err := s.platform.refresh(ctx, string(rt))
 	if err != nil {
