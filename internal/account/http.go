@@ -30,6 +30,8 @@ func (a *API) Register(g *echo.Group) {
 	g.GET("/users", a.listUsers, auth)
 	g.POST("/users", a.createUser, auth)
 	g.GET("/users/:id", a.getUser, auth)
+	g.PATCH("/users/:id", a.updateUser, auth)
+	g.POST("/me/password", a.changePassword, auth)
 }
 
 // Authenticate is the middleware of every authenticated /api/v1 route: a Bearer
@@ -81,12 +83,13 @@ type UserJSON struct {
 	Email       string     `json:"email"`
 	Name        string     `json:"name"`
 	Role        Role       `json:"role"`
+	Disabled    bool       `json:"disabled"`
 	CreatedAt   time.Time  `json:"created_at"`
 	LastLoginAt *time.Time `json:"last_login_at"`
 }
 
 func userJSON(u User) UserJSON {
-	return UserJSON{ID: u.ID, OrgID: u.OrgID, Email: u.Email, Name: u.Name, Role: u.Role, CreatedAt: u.CreatedAt, LastLoginAt: u.LastLoginAt}
+	return UserJSON{ID: u.ID, OrgID: u.OrgID, Email: u.Email, Name: u.Name, Role: u.Role, Disabled: u.Disabled, CreatedAt: u.CreatedAt, LastLoginAt: u.LastLoginAt}
 }
 
 type tokenRequest struct {
@@ -165,4 +168,29 @@ func (a *API) listUsers(c echo.Context) error {
 		items[i] = userJSON(u)
 	}
 	return c.JSON(http.StatusOK, httpx.NewList(page, items, func(u UserJSON) string { return u.ID }))
+}
+
+func (a *API) updateUser(c echo.Context) error {
+	var in UserChange
+	if err := httpx.BindJSON(c, &in); err != nil {
+		return err
+	}
+	u, err := a.svc.UpdateUser(c.Request().Context(), Caller(c), c.Param("id"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, userJSON(u))
+}
+
+// changePassword answers 204; the caller's sessions and tokens have ended,
+// this one included, so the next call needs a new token.
+func (a *API) changePassword(c echo.Context) error {
+	var in PasswordChange
+	if err := httpx.BindJSON(c, &in); err != nil {
+		return err
+	}
+	if _, err := a.svc.ChangePassword(c.Request().Context(), Caller(c), in); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }

@@ -52,5 +52,5 @@ var (
 	ErrOrgNotFound        = apperr.NotFound("organisation")
 	ErrUserNotFound       = apperr.NotFound("user")
 	ErrSlugTaken          = apperr.Conflict("slug_taken", "That organisation slug is taken.")
-	ErrLastAdmin          = apperr.Conflict("last_admin", "An organisation needs at least one admin.")
+	ErrLastAdmin          = apperr.Conflict("last_admin", "An organisation needs at least one active admin: make another user admin first.")
 )

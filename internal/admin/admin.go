@@ -38,6 +38,8 @@ func (w *Web) Register(g *echo.Group) {
 	g.GET("", w.users)
 	g.GET("/", w.users)
 	g.POST("/users", w.createUser)
+	g.GET("/users/:id", w.user)
+	g.POST("/users/:id", w.updateUser)
 	g.GET("/branding", w.branding)
 	g.POST("/branding", w.saveBranding)
 }

@@ -19,6 +19,7 @@ import (
 func (a *App) wirePortal(w *web) error {
 	portalGroup := w.e.Group("/portal", w.browser...)
 	w.accounts.Register(portalGroup)
+	w.accounts.RegisterAccount(portalGroup)
 	o := portal.Options{Accounts: a.accounts, Web: w.accounts, Renderer: w.r, Catalog: a.catalog, Access: a.access}
 	if a.oauth != nil {
 		o.Tokens = a.oauth

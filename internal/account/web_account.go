@@ -1,0 +1,86 @@
+package account
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"portico/internal/platform/apperr"
+	"portico/internal/platform/render"
+)
+
+const pageAccount = "account/account"
+
+// RegisterAccount adds the signed-in user's own account page (GET/POST
+// /portal/account: their e-mail, role, and a change of password) to the
+// /portal group.
+func (w *Web) RegisterAccount(g *echo.Group) {
+	signedIn := w.RequireRole(RoleAdmin, RolePublisher, RoleDeveloper)
+	g.GET("/account", w.account, signedIn)
+	g.POST("/account/password", w.changePassword, signedIn)
+}
+
+type accountView struct {
+	render.Base
+	User             User
+	Current, New     render.Field
+	Confirm          render.Field
+	FormError        string
+	PasswordsChanged bool
+}
+
+func (w *Web) account(c echo.Context) error {
+	v := accountView{PasswordsChanged: c.QueryParam("changed") == "1"}
+	return w.renderAccount(c, http.StatusOK, v)
+}
+
+func (w *Web) renderAccount(c echo.Context, status int, v accountView) error {
+	p := Caller(c)
+	u, err := w.svc.User(c.Request().Context(), p, p.UserID)
+	if err != nil {
+		return err
+	}
+	base, err := w.Base(c, "account", "Your account", nil)
+	if err != nil {
+		return err
+	}
+	if v.PasswordsChanged {
+		base.Flash = "Password changed. Your other sessions and personal access tokens have ended."
+	}
+	v.Base, v.User = base, u
+	v.Current = render.Field{Name: "current_password", Label: "Current password", Type: "password", Auto: "current-password", Required: true, Error: v.Current.Error}
+	v.New = render.Field{Name: "new_password", Label: "New password", Type: "password", Auto: "new-password", Required: true, Error: v.New.Error}
+	v.Confirm = render.Field{Name: "confirm_password", Label: "New password, again", Type: "password", Auto: "new-password", Required: true, Error: v.Confirm.Error}
+	return w.r.Page(c.Response(), status, pageAccount, v)
+}
+
+func (w *Web) changePassword(c echo.Context) error {
+	in := PasswordChange{CurrentPassword: c.FormValue("current_password"), NewPassword: c.FormValue("new_password")}
+	var v accountView
+	if c.FormValue("confirm_password") != in.NewPassword {
+		v.Confirm.Error = "The two new passwords differ."
+		return w.renderAccount(c, http.StatusBadRequest, v)
+	}
+	u, err := w.svc.ChangePassword(c.Request().Context(), Caller(c), in)
+	if err != nil {
+		var ae *apperr.Error
+		if !errors.As(err, &ae) || ae.Kind == apperr.KindInternal {
+			return err
+		}
+		switch ae.Field {
+		case "current_password":
+			v.Current.Error = ae.Message
+		case "new_password":
+			v.New.Error = ae.Message
+		default:
+			v.FormError = ae.Message
+		}
+		return w.renderAccount(c, apperr.Status(ae.Kind), v)
+	}
+	// Every session ended with the change, this browser's too: it signs in anew.
+	if err := w.startSession(c, u); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/portal/account?changed=1")
+}
