@@ -32,6 +32,8 @@ func (a *API) Register(g *echo.Group) {
 	g.GET("/users/:id", a.getUser, auth)
 	g.PATCH("/users/:id", a.updateUser, auth)
 	g.POST("/me/password", a.changePassword, auth)
+	g.GET("/tokens", a.listTokens, auth)
+	g.DELETE("/tokens/:id", a.revokeToken, auth)
 }
 
 // Authenticate is the middleware of every authenticated /api/v1 route: a Bearer
@@ -190,6 +192,34 @@ func (a *API) changePassword(c echo.Context) error {
 		return err
 	}
 	if _, err := a.svc.ChangePassword(c.Request().Context(), Caller(c), in); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// TokenJSON describes a personal access token without its secret.
+type TokenJSON struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+}
+
+func (a *API) listTokens(c echo.Context) error {
+	ts, err := a.svc.Tokens(c.Request().Context(), Caller(c))
+	if err != nil {
+		return err
+	}
+	items := make([]TokenJSON, len(ts))
+	for i, t := range ts {
+		items[i] = TokenJSON{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, LastUsedAt: t.LastUsedAt, ExpiresAt: t.ExpiresAt}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": items, "next_cursor": ""})
+}
+
+func (a *API) revokeToken(c echo.Context) error {
+	if err := a.svc.RevokeToken(c.Request().Context(), Caller(c), c.Param("id")); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"portico/internal/platform/apperr"
 )
@@ -177,4 +178,42 @@ func (r repo) endUserSessions(ctx context.Context, userID string) error {
 		return wrap("end sessions", err)
 	}
 	return wrap("revoke tokens", r.st.DB(ctx).Where("user_id = ?", userID).Delete(&APIToken{}).Error)
+}
+
+// Tokens lists the actor's own personal access tokens that have not expired,
+// newest first (the secrets themselves are never stored).
+func (s *Service) Tokens(ctx context.Context, actor Principal) ([]APIToken, error) {
+	return s.repo.userTokens(ctx, actor.UserID, s.now())
+}
+
+// RevokeToken ends one of the actor's own personal access tokens; another
+// user's token is not found.
+func (s *Service) RevokeToken(ctx context.Context, actor Principal, id string) error {
+	return s.st.InTx(ctx, func(ctx context.Context) error {
+		n, err := s.repo.deleteUserToken(ctx, actor.UserID, id)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return ErrTokenNotFound
+		}
+		return s.Audit(ctx, actor, "token.revoke", "user", actor.UserID, map[string]any{"token_id": id})
+	})
+}
+
+// ErrTokenNotFound answers a revocation of a token that is not the caller's.
+var ErrTokenNotFound = apperr.NotFound("token")
+
+// maxListedTokens bounds the token list; tokens expire after TokenTTL.
+const maxListedTokens = 200
+
+func (r repo) userTokens(ctx context.Context, userID string, now time.Time) ([]APIToken, error) {
+	var ts []APIToken
+	err := r.st.DB(ctx).Where("user_id = ? AND expires_at > ?", userID, now).Order("created_at DESC, id DESC").Limit(maxListedTokens).Find(&ts).Error
+	return ts, wrap("list tokens", err)
+}
+
+func (r repo) deleteUserToken(ctx context.Context, userID, id string) (int64, error) {
+	res := r.st.DB(ctx).Where("id = ? AND user_id = ?", id, userID).Delete(&APIToken{})
+	return res.RowsAffected, wrap("revoke token", res.Error)
 }

@@ -348,12 +348,31 @@ func (s *Service) IssueToken(ctx context.Context, email, password, name string) 
 	if err != nil {
 		return IssuedToken{}, err
 	}
+	return s.issueToken(ctx, u.ID, u.OrgID, name)
+}
+
+// IssueTokenFor makes a personal access token for the signed-in actor (the
+// account page), without asking for the password again.
+func (s *Service) IssueTokenFor(ctx context.Context, actor Principal, name string) (IssuedToken, error) {
+	var t IssuedToken
+	err := s.st.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if t, err = s.issueToken(ctx, actor.UserID, actor.OrgID, name); err != nil {
+			return err
+		}
+		return s.Audit(ctx, actor, "token.create", "user", actor.UserID, map[string]any{"token_id": t.ID, "name": strings.TrimSpace(name)})
+	})
+	return t, err
+}
+
+func (s *Service) issueToken(ctx context.Context, userID, orgID, name string) (IssuedToken, error) {
 	tok := secrets.Token("pat_", 32)
 	now := s.now()
+	name = strings.TrimSpace(name)
 	if len(name) > 100 {
 		name = name[:100]
 	}
-	row := APIToken{ID: NewID(), UserID: u.ID, OrgID: u.OrgID, Name: strings.TrimSpace(name), TokenHash: secrets.Hash(tok),
+	row := APIToken{ID: NewID(), UserID: userID, OrgID: orgID, Name: name, TokenHash: secrets.Hash(tok),
 		CreatedAt: now, ExpiresAt: now.Add(TokenTTL)}
 	if err := s.repo.createToken(ctx, &row); err != nil {
 		return IssuedToken{}, err

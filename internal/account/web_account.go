@@ -19,6 +19,8 @@ func (w *Web) RegisterAccount(g *echo.Group) {
 	signedIn := w.RequireRole(RoleAdmin, RolePublisher, RoleDeveloper)
 	g.GET("/account", w.account, signedIn)
 	g.POST("/account/password", w.changePassword, signedIn)
+	g.POST("/account/tokens", w.createToken, signedIn)
+	g.POST("/account/tokens/:id/revoke", w.revokeToken, signedIn)
 }
 
 type accountView struct {
@@ -28,6 +30,9 @@ type accountView struct {
 	Confirm          render.Field
 	FormError        string
 	PasswordsChanged bool
+	Tokens           []APIToken
+	TokenName        render.Field
+	NewToken         *IssuedToken // shown once, right after it is made
 }
 
 func (w *Web) account(c echo.Context) error {
@@ -48,6 +53,13 @@ func (w *Web) renderAccount(c echo.Context, status int, v accountView) error {
 	if v.PasswordsChanged {
 		base.Flash = "Password changed. Your other sessions and personal access tokens have ended."
 	}
+	if c.QueryParam("revoked") == "1" {
+		base.Flash = "Token revoked."
+	}
+	if v.Tokens, err = w.svc.Tokens(c.Request().Context(), p); err != nil {
+		return err
+	}
+	v.TokenName = render.Field{Name: "token_name", Label: "Token name (optional)", Type: "text", Auto: "off"}
 	v.Base, v.User = base, u
 	v.Current = render.Field{Name: "current_password", Label: "Current password", Type: "password", Auto: "current-password", Required: true, Error: v.Current.Error}
 	v.New = render.Field{Name: "new_password", Label: "New password", Type: "password", Auto: "new-password", Required: true, Error: v.New.Error}
@@ -83,4 +95,20 @@ func (w *Web) changePassword(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/portal/account?changed=1")
+}
+
+// createToken makes a personal access token and shows it on the page, once.
+func (w *Web) createToken(c echo.Context) error {
+	t, err := w.svc.IssueTokenFor(c.Request().Context(), Caller(c), c.FormValue("token_name"))
+	if err != nil {
+		return err
+	}
+	return w.renderAccount(c, http.StatusOK, accountView{NewToken: &t})
+}
+
+func (w *Web) revokeToken(c echo.Context) error {
+	if err := w.svc.RevokeToken(c.Request().Context(), Caller(c), c.Param("id")); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/portal/account?revoked=1")
 }

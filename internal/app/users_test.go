@@ -3,6 +3,7 @@ package app_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -237,6 +238,67 @@ func TestAccountAndUserPages(t *testing.T) {
 		}
 		if resp, _ := get(t, ab, s.URL+"/admin/users/01a20000-0000-7000-8000-000000000000"); resp.StatusCode != 404 {
 			t.Fatalf("an unknown user's page: %d", resp.StatusCode)
+		}
+	})
+}
+
+// TestPersonalAccessTokens: a user lists their tokens (never the secrets) and
+// revokes one, which stops working at once; another user's token is not
+// theirs to revoke. The account page makes a token, shows it once, and
+// revokes it.
+func TestPersonalAccessTokens(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, s *apptest.Server) {
+		admin := s.AdminToken(t)
+		dev := s.NewUser(t, admin, "dev@example.com", "developer")
+		spare := s.Token(t, "dev@example.com", "user-password-1")
+		var list struct {
+			Items []struct{ ID, Name string }
+		}
+		r := mustDo(t, s, "GET", "/api/v1/tokens", dev, nil, 200)
+		r.JSON(t, &list)
+		if len(list.Items) != 2 || strings.Contains(string(r.Body), "pat_") {
+			t.Fatalf("token list: %s", r.Body)
+		}
+		var adminTokens struct{ Items []struct{ ID string } }
+		mustDo(t, s, "GET", "/api/v1/tokens", admin, nil, 200).JSON(t, &adminTokens)
+		if r := s.Do(t, "DELETE", "/api/v1/tokens/"+adminTokens.Items[0].ID, dev, nil); r.Status != 404 {
+			t.Fatalf("revoking another user's token: %d", r.Status)
+		}
+		mustDo(t, s, "GET", "/api/v1/me", admin, nil, 200)
+		// Revoke the spare token (the newer one: listed first).
+		mustDo(t, s, "DELETE", "/api/v1/tokens/"+list.Items[0].ID, dev, nil, 204)
+		if r := s.Do(t, "GET", "/api/v1/me", spare, nil); r.Status != 401 {
+			t.Fatalf("a revoked token: %d", r.Status)
+		}
+		mustDo(t, s, "GET", "/api/v1/me", dev, nil, 200)
+		if r := s.Do(t, "DELETE", "/api/v1/tokens/"+list.Items[0].ID, dev, nil); r.Status != 404 {
+			t.Fatalf("revoking twice: %d", r.Status)
+		}
+
+		b := s.Browser(t)
+		_, page := get(t, b, s.URL+"/portal/login")
+		postForm(t, b, s.URL+"/portal/login", url.Values{"csrf_token": {csrfFrom(t, page)}, "email": {"dev@example.com"}, "password": {"user-password-1"}})
+		_, page = get(t, b, s.URL+"/portal/account")
+		resp, page := postForm(t, b, s.URL+"/portal/account/tokens", url.Values{"csrf_token": {csrfFrom(t, page)}, "token_name": {"ci deploys"}})
+		tok := regexp.MustCompile(`pat_[A-Za-z0-9_-]+`).Find(page)
+		if resp.StatusCode != 200 || tok == nil || !strings.Contains(string(page), "ci deploys") {
+			t.Fatalf("token made on the account page: %d %s", resp.StatusCode, page)
+		}
+		mustDo(t, s, "GET", "/api/v1/me", string(tok), nil, 200)
+		if _, again := get(t, b, s.URL+"/portal/account"); strings.Contains(string(again), string(tok)) {
+			t.Fatal("the token is shown again")
+		}
+		var mine struct{ Items []struct{ ID, Name string } }
+		mustDo(t, s, "GET", "/api/v1/tokens", dev, nil, 200).JSON(t, &mine)
+		if mine.Items[0].Name != "ci deploys" {
+			t.Fatalf("newest token: %+v", mine.Items)
+		}
+		resp, _ = postForm(t, b, s.URL+"/portal/account/tokens/"+mine.Items[0].ID+"/revoke", url.Values{"csrf_token": {csrfFrom(t, page)}})
+		if resp.StatusCode != 303 {
+			t.Fatalf("revoke form: %d", resp.StatusCode)
+		}
+		if r := s.Do(t, "GET", "/api/v1/me", string(tok), nil); r.Status != 401 {
+			t.Fatalf("revoked on the page, still works: %d", r.Status)
 		}
 	})
 }
