@@ -129,7 +129,7 @@ func (r repo) deleteExpired(ctx context.Context, now time.Time, batch int) (int6
 		model any
 		table string
 		key   string
-	}{{&session{}, "sessions", "id_hash"}, {&APIToken{}, "api_tokens", "id"}} {
+	}{{&session{}, "sessions", "id_hash"}, {&APIToken{}, "api_tokens", "id"}, {&passwordReset{}, "password_resets", "token_hash"}} {
 		sub := r.st.DB(ctx).Table(m.table).Select(m.key).Where("expires_at <= ?", now).Limit(batch)
 		res := r.st.DB(ctx).Where(m.key+" IN (?)", sub).Delete(m.model)
 		if res.Error != nil {

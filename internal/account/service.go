@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
 	"portico/internal/config"
 	"portico/internal/platform/apperr"
+	"portico/internal/platform/mail"
 	"portico/internal/platform/secrets"
 	"portico/internal/store"
 )
@@ -36,6 +38,11 @@ type Service struct {
 	now  func() time.Time
 	// logins throttles password guessing per e-mail address.
 	logins *throttle
+	// mailer sends password-reset links (nil: no SMTP_URL, no e-mail);
+	// baseURL is where the links point.
+	mailer  *mail.Mailer
+	baseURL string
+	mailWG  sync.WaitGroup
 }
 
 // NewService returns the account service over st.

@@ -10,7 +10,11 @@ import (
 	"portico/internal/platform/render"
 )
 
-const pageAccount = "account/account"
+const (
+	pageAccount = "account/account"
+	pageForgot  = "account/forgot"
+	pageReset   = "account/reset"
+)
 
 // RegisterAccount adds the signed-in user's own account page (GET/POST
 // /portal/account: their e-mail, role, and a change of password) to the
@@ -21,6 +25,10 @@ func (w *Web) RegisterAccount(g *echo.Group) {
 	g.POST("/account/password", w.changePassword, signedIn)
 	g.POST("/account/tokens", w.createToken, signedIn)
 	g.POST("/account/tokens/:id/revoke", w.revokeToken, signedIn)
+	g.GET("/forgot", w.forgotForm)
+	g.POST("/forgot", w.forgot)
+	g.GET("/reset", w.resetForm)
+	g.POST("/reset", w.reset)
 }
 
 type accountView struct {
@@ -111,4 +119,105 @@ func (w *Web) revokeToken(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/portal/account?revoked=1")
+}
+
+type forgotView struct {
+	render.Base
+	Email     render.Field
+	CanMail   bool
+	Sent      bool
+	FormError string
+}
+
+func (w *Web) renderForgot(c echo.Context, status int, v forgotView) error {
+	base, err := w.Base(c, "portal", "Forgot your password", nil)
+	if err != nil {
+		return err
+	}
+	v.Base, v.CanMail = base, w.svc.CanResetByMail()
+	if v.Email.Name == "" {
+		v.Email = render.Field{Name: "email", Label: "E-mail", Type: "email", Auto: "username", Required: true}
+	}
+	return w.r.Page(c.Response(), status, pageForgot, v)
+}
+
+func (w *Web) forgotForm(c echo.Context) error { return w.renderForgot(c, http.StatusOK, forgotView{}) }
+
+func (w *Web) forgot(c echo.Context) error {
+	email := c.FormValue("email")
+	v := forgotView{Email: render.Field{Name: "email", Label: "E-mail", Type: "email", Auto: "username", Required: true, Value: email}}
+	if err := w.svc.RequestPasswordReset(c.Request().Context(), email); err != nil {
+		ae, ok := apperr.As(err)
+		if !ok || ae.Kind == apperr.KindInternal {
+			return err
+		}
+		if ae.Field == "email" {
+			v.Email.Error = ae.Message
+		} else {
+			v.FormError = ae.Message
+		}
+		return w.renderForgot(c, apperr.Status(ae.Kind), v)
+	}
+	v.Sent = true
+	return w.renderForgot(c, http.StatusOK, v)
+}
+
+type resetView struct {
+	render.Base
+	Token             string
+	Password, Confirm render.Field
+	FormError         string
+	Invalid           bool
+}
+
+func (w *Web) renderReset(c echo.Context, status int, v resetView) error {
+	base, err := w.Base(c, "portal", "Choose a new password", nil)
+	if err != nil {
+		return err
+	}
+	v.Base = base
+	v.Password = render.Field{Name: "password", Label: "New password", Type: "password", Auto: "new-password", Required: true, Error: v.Password.Error}
+	v.Confirm = render.Field{Name: "confirm_password", Label: "New password, again", Type: "password", Auto: "new-password", Required: true, Error: v.Confirm.Error}
+	return w.r.Page(c.Response(), status, pageReset, v)
+}
+
+func (w *Web) resetForm(c echo.Context) error {
+	v := resetView{Token: c.QueryParam("token")}
+	if err := w.svc.CheckResetToken(c.Request().Context(), v.Token); err != nil {
+		if !errors.Is(err, ErrResetInvalid) {
+			return err
+		}
+		v.Invalid = true
+		return w.renderReset(c, http.StatusBadRequest, v)
+	}
+	return w.renderReset(c, http.StatusOK, v)
+}
+
+func (w *Web) reset(c echo.Context) error {
+	v := resetView{Token: c.FormValue("token")}
+	pw := c.FormValue("password")
+	if c.FormValue("confirm_password") != pw {
+		v.Confirm.Error = "The two passwords differ."
+		return w.renderReset(c, http.StatusBadRequest, v)
+	}
+	u, err := w.svc.ResetPassword(c.Request().Context(), v.Token, pw)
+	if err != nil {
+		ae, ok := apperr.As(err)
+		if !ok || ae.Kind == apperr.KindInternal {
+			return err
+		}
+		switch {
+		case errors.Is(err, ErrResetInvalid):
+			v.Invalid = true
+		case ae.Field == "password":
+			v.Password.Error = ae.Message
+		default:
+			v.FormError = ae.Message
+		}
+		return w.renderReset(c, apperr.Status(ae.Kind), v)
+	}
+	if err := w.startSession(c, u); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, w.home(c, u))
 }

@@ -2,12 +2,14 @@ package app
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"time"
 
 	"portico/internal/account"
 	"portico/internal/analytics"
 	"portico/internal/billing"
+	"portico/internal/platform/mail"
 	"portico/internal/portal"
 	"portico/internal/publisher"
 )
@@ -20,6 +22,9 @@ func (a *App) wirePortal(w *web) error {
 	portalGroup := w.e.Group("/portal", w.browser...)
 	w.accounts.Register(portalGroup)
 	w.accounts.RegisterAccount(portalGroup)
+	if err := a.wireMail(); err != nil {
+		return err
+	}
 	o := portal.Options{Accounts: a.accounts, Web: w.accounts, Renderer: w.r, Catalog: a.catalog, Access: a.access}
 	if a.oauth != nil {
 		o.Tokens = a.oauth
@@ -33,6 +38,21 @@ func (a *App) wirePortal(w *web) error {
 	}
 	portal.NewWeb(o).Register(w.e, w.browser, portalGroup)
 	publisher.NewSubscriptions(a.access, w.accounts, w.r).Register(w.e.Group("/publisher", w.browser...))
+	return nil
+}
+
+// wireMail lets the account service e-mail password-reset links when SMTP_URL
+// is set, from no-reply at the base URL's host.
+func (a *App) wireMail() error {
+	host := "localhost"
+	if u, err := url.Parse(a.cfg.BaseURL); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
+	}
+	m, err := mail.New(a.cfg.SMTPURL, "Portico <no-reply@"+host+">")
+	if err != nil {
+		return err
+	}
+	a.accounts.SetMailer(m, a.cfg.BaseURL)
 	return nil
 }
 
