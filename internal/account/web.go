@@ -266,9 +266,12 @@ func (w *Web) signup(c echo.Context) error {
 }
 
 // safeNext keeps a post-login redirect on this site: a path, never a scheme,
-// host or protocol-relative URL.
+// host or protocol-relative URL. Browsers drop tabs and newlines anywhere in a
+// URL ("/\t/evil.example" becomes "//evil.example"), so no control character
+// may appear.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.IndexFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
 		return ""
 	}
 	return next

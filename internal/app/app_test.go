@@ -16,6 +16,7 @@ import (
 	"portico/internal/app"
 	"portico/internal/app/apptest"
 	"portico/internal/config"
+	"portico/internal/heroku"
 	"portico/internal/store"
 	"portico/internal/store/storetest"
 )
@@ -460,7 +461,8 @@ func TestSignUpPageKeepsInputAndLogsIn(t *testing.T) {
 }
 
 func TestCookiesAndHeadersBehindHTTPS(t *testing.T) {
-	s := apptest.Start(t, store.SQLite)
+	everything, fake := withEverything(t)
+	s := apptest.Start(t, store.SQLite, everything)
 	req, _ := http.NewRequest("GET", s.URL+"/portal/login", nil)
 	req.Header.Set("X-Forwarded-Proto", "https")
 	r := s.Send(t, req)
@@ -471,6 +473,80 @@ func TestCookiesAndHeadersBehindHTTPS(t *testing.T) {
 		"Content-Security-Policy": "frame-ancestors 'none'", "Referrer-Policy": "same-origin", "X-Content-Type-Options": "nosniff"} {
 		if !strings.Contains(r.Header.Get(h), want) {
 			t.Errorf("%s = %q, want it to hold %q", h, r.Header.Get(h), want)
+		}
+	}
+	for _, want := range []string{"default-src 'self'", "base-uri 'none'", "object-src 'none'"} {
+		if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, want) || strings.Contains(csp, "script-src") {
+			t.Errorf("CSP %q, want %s and scripts from the site only", csp, want)
+		}
+	}
+
+	// Every cookie Portico sets over HTTPS (CSRF, session at log-in, sign-up
+	// and Heroku SSO, the cleared one at log-out, Heroku's nav data) is Secure
+	// and SameSite=Lax, and HttpOnly unless a script must read it.
+	csrfCk, err := http.ParseSetCookie(r.Header.Get("Set-Cookie"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := csrfFrom(t, r.Body)
+	https := func(path string, form url.Values, cookies ...*http.Cookie) *http.Response {
+		req, _ := http.NewRequest("POST", s.URL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		for _, c := range append(cookies, csrfCk) {
+			req.AddCookie(c)
+		}
+		resp, err := s.HTTP.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	seen := map[string]*http.Cookie{csrfCk.Name: csrfCk}
+	collect := func(what string, resp *http.Response) *http.Cookie {
+		t.Helper()
+		if len(resp.Cookies()) == 0 {
+			t.Fatalf("%s: %d, no cookie set", what, resp.StatusCode)
+		}
+		for _, c := range resp.Cookies() {
+			seen[what+" "+c.Name] = c
+		}
+		return resp.Cookies()[0]
+	}
+	session := collect("log-in", https("/portal/login", url.Values{"csrf_token": {token}, "email": {apptest.AdminEmail}, "password": {apptest.AdminPassword}}))
+	collect("log-out", https("/portal/logout", url.Values{"csrf_token": {token}}, session))
+	collect("sign-up", https("/portal/signup", url.Values{"csrf_token": {token}, "email": {"new@example.com"}, "password": {"password-1"}}))
+	const uuid = "c00c1e00-0000-4000-8000-00000000c00c"
+	code := fake.AddAddon(uuid, "portico-c00c1e00", "cookie-app", "test")
+	prov, _ := http.NewRequest("POST", s.URL+"/heroku/resources", strings.NewReader(fmt.Sprintf(
+		`{"uuid":%q,"name":"portico-c00c1e00","plan":"test","callback_url":%q,"options":{"backend_url":"https://cookie-app.example.com"},"oauth_grant":{"code":%q,"type":"authorization_code"}}`,
+		uuid, fake.URL+"/addons/"+uuid, code)))
+	prov.Header.Set("Content-Type", "application/json")
+	prov.SetBasicAuth(herokuAddonID, herokuAddonPW)
+	if pr := s.Send(t, prov); pr.Status != http.StatusOK {
+		t.Fatalf("provision: %d %s", pr.Status, pr.Body)
+	}
+	ts := fmt.Sprint(time.Now().Unix())
+	collect("Heroku SSO", https("/heroku/sso", url.Values{"resource_id": {uuid}, "timestamp": {ts}, "user_id": {"u-1"}, "email": {"owner@heroku.example.com"},
+		"user_scoped_resource_token": {heroku.UserScopedToken(uuid, herokuSSOSalt, ts, "u-1", "owner@heroku.example.com")}, "nav-data": {"eyJhcHAiOiJjb29raWUtYXBwIn0"}}))
+	for _, name := range []string{"portico_csrf", "log-in portico_session", "log-out portico_session", "sign-up portico_session",
+		"Heroku SSO portico_session", "Heroku SSO " + heroku.NavCookie} {
+		c, ok := seen[name]
+		if !ok {
+			t.Errorf("%s: not set", name)
+			continue
+		}
+		// Heroku's navigation script reads its nav data: that one cookie is
+		// readable by script (and holds nothing secret).
+		wantHTTPOnly := c.Name != heroku.NavCookie
+		if !c.Secure || c.SameSite != http.SameSiteLaxMode || c.HttpOnly != wantHTTPOnly || c.Path != "/" {
+			t.Errorf("%s: %s, want Secure, SameSite=Lax, Path=/, HttpOnly=%v", name, c.String(), wantHTTPOnly)
+		}
+	}
+	for name, c := range seen {
+		if c.Name != "portico_csrf" && c.Name != "portico_session" && c.Name != heroku.NavCookie {
+			t.Errorf("%s: a cookie this test does not know; add its rules here", name)
 		}
 	}
 	// Plain HTTP gets no HSTS (it would be ignored, and is wrong on localhost).

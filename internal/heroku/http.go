@@ -175,7 +175,7 @@ func (h *Handlers) sso(c echo.Context) error {
 // landing keeps the post-SSO redirect inside the publisher: a path under
 // /publisher, never a scheme, host or protocol-relative URL.
 func landing(next string) string {
-	if next == Landing || (strings.HasPrefix(next, Landing+"/") && !strings.ContainsAny(next, "\\\r\n") && !strings.Contains(next, "/..") && !strings.Contains(next, "//")) {
+	if next == Landing || (strings.HasPrefix(next, Landing+"/") && !strings.ContainsAny(next, "\\\r\n\t\x00") && !strings.Contains(next, "/..") && !strings.Contains(next, "//")) {
 		return next
 	}
 	return Landing

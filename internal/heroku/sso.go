@@ -126,13 +126,22 @@ func (s *Service) SignIn(ctx context.Context, in SSORequest) (account.User, erro
 	if len(key) > 300 {
 		return account.User{}, ssoDenied("The sign-in link is malformed; open Portico again from the Heroku dashboard.")
 	}
-	// One use per token: a link copied from the browser history is worthless.
-	sig := in.UserScopedToken + in.ResourceToken + in.Token
-	if err := s.repo.useToken(ctx, tokenHash(uuid, in.Timestamp, strings.ToLower(sig)), s.now().Add(2*SSOWindow)); err != nil {
-		if errors.Is(err, errReplayed) {
-			return account.User{}, ssoDenied("This sign-in link was used already; open Portico again from the Heroku dashboard.")
+	// One use per token: a link copied from the browser history is worthless,
+	// also with one of its tokens left out (every token it carries is spent, so
+	// a replay cannot fall back to the weaker resource_token).
+	spent := ""
+	for _, sig := range []string{in.UserScopedToken, in.ResourceToken, in.Token} {
+		sig = strings.ToLower(strings.TrimSpace(sig))
+		if sig == "" || sig == spent { // resource_token and the legacy token may be one value
+			continue
 		}
-		return account.User{}, err
+		spent = sig
+		if err := s.repo.useToken(ctx, tokenHash(uuid, strings.TrimSpace(in.Timestamp), sig), s.now().Add(2*SSOWindow)); err != nil {
+			if errors.Is(err, errReplayed) {
+				return account.User{}, ssoDenied("This sign-in link was used already; open Portico again from the Heroku dashboard.")
+			}
+			return account.User{}, err
+		}
 	}
 	founder := owner(res.OrgID)
 	u, err := s.mappedUser(ctx, founder, uuid, key)

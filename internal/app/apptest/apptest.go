@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -52,6 +53,19 @@ func Each(t *testing.T, fn func(t *testing.T, s *Server), opts ...Option) {
 // Start runs Portico on a fresh database of dialect until the test ends.
 func Start(t testing.TB, dialect string, opts ...Option) *Server {
 	t.Helper()
+	return start(t, dialect, storetest.Logger(t), opts...)
+}
+
+// StartLogging is Start with the process logger of `portico serve`
+// (app.NewLogger, at debug level) writing to w, for tests that read what
+// Portico logs. w must be safe for concurrent writes.
+func StartLogging(t testing.TB, dialect string, w io.Writer, opts ...Option) *Server {
+	t.Helper()
+	return start(t, dialect, app.NewLogger(config.Log{Level: slog.LevelDebug, Format: "text"}, w), opts...)
+}
+
+func start(t testing.TB, dialect string, log *slog.Logger, opts ...Option) *Server {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +92,7 @@ func Start(t testing.TB, dialect string, opts ...Option) *Server {
 		o(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, storetest.Logger(t), app.Options{Migrate: true})
+	a, err := app.New(ctx, cfg, log, app.Options{Migrate: true})
 	if err != nil {
 		cancel()
 		t.Fatalf("apptest: start: %v", err)

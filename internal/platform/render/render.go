@@ -136,7 +136,9 @@ func (r *Renderer) Page(w http.ResponseWriter, status int, name string, data any
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'")
+	// base-uri does not fall back to default-src: without it an injected <base>
+	// could point every relative script at another origin.
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
 	w.WriteHeader(status)
 	_, err := buf.WriteTo(w)
 	return err
