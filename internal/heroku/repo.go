@@ -8,6 +8,8 @@ import (
 
 	"portico/internal/store"
 	"portico/internal/store/outbox"
+
+	"gorm.io/gorm/clause"
 )
 
 // repo is the only code of this package that touches GORM.
@@ -65,6 +67,13 @@ func (r repo) useToken(ctx context.Context, hash string, expires time.Time) erro
 	if store.IsUniqueViolation(err) {
 		return errReplayed
 	}
+	return wrap("record SSO token", err)
+}
+
+// markToken records a used SSO token, and is content when it was recorded
+// already.
+func (r repo) markToken(ctx context.Context, hash string, expires time.Time) error {
+	err := r.st.DB(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&ssoReplay{TokenHash: hash, ExpiresAt: expires}).Error
 	return wrap("record SSO token", err)
 }
 

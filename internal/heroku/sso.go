@@ -126,22 +126,36 @@ func (s *Service) SignIn(ctx context.Context, in SSORequest) (account.User, erro
 	if len(key) > 300 {
 		return account.User{}, ssoDenied("The sign-in link is malformed; open Portico again from the Heroku dashboard.")
 	}
-	// One use per token: a link copied from the browser history is worthless,
-	// also with one of its tokens left out (every token it carries is spent, so
-	// a replay cannot fall back to the weaker resource_token).
-	spent := ""
-	for _, sig := range []string{in.UserScopedToken, in.ResourceToken, in.Token} {
-		sig = strings.ToLower(strings.TrimSpace(sig))
-		if sig == "" || sig == spent { // resource_token and the legacy token may be one value
-			continue
+	// One use per link: a link copied from the browser history is worthless.
+	// A v3 link's user-scoped token binds the user, so it is the one spent; its
+	// resource_token is marked too, so the same link with the user-scoped token
+	// left out (the resource_token alone binds no user) is refused as well,
+	// while teammates signing in the same second (same resource_token, each
+	// their own user-scoped token) all get in.
+	ts, expires := strings.TrimSpace(in.Timestamp), s.now().Add(2*SSOWindow)
+	user := strings.ToLower(strings.TrimSpace(in.UserScopedToken))
+	shared := strings.ToLower(strings.TrimSpace(in.ResourceToken))
+	if shared == "" {
+		shared = strings.ToLower(strings.TrimSpace(in.Token))
+	}
+	spend := func(sig string) error {
+		err := s.repo.useToken(ctx, tokenHash(uuid, ts, sig), expires)
+		if errors.Is(err, errReplayed) {
+			return ssoDenied("This sign-in link was used already; open Portico again from the Heroku dashboard.")
 		}
-		spent = sig
-		if err := s.repo.useToken(ctx, tokenHash(uuid, strings.TrimSpace(in.Timestamp), sig), s.now().Add(2*SSOWindow)); err != nil {
-			if errors.Is(err, errReplayed) {
-				return account.User{}, ssoDenied("This sign-in link was used already; open Portico again from the Heroku dashboard.")
-			}
+		return err
+	}
+	if user != "" {
+		if err := spend("user:" + user); err != nil {
 			return account.User{}, err
 		}
+		if shared != "" {
+			if err := s.repo.markToken(ctx, tokenHash(uuid, ts, "shared:"+shared), expires); err != nil {
+				return account.User{}, err
+			}
+		}
+	} else if err := spend("shared:" + shared); err != nil {
+		return account.User{}, err
 	}
 	founder := owner(res.OrgID)
 	u, err := s.mappedUser(ctx, founder, uuid, key)
