@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -20,7 +21,22 @@ import (
 
 	"portico/internal/account"
 	"portico/internal/platform/apperr"
+	"portico/internal/platform/netguard"
 )
+
+// metricList names the metrics in messages, in the order the docs give them.
+const metricList = "error_rate, p95_latency_ms, requests, requests_ratio, quota_used or backend_error_rate"
+
+// fractionMetric reports whether a metric is a fraction from 0 to 1.
+func fractionMetric(m string) bool {
+	return m == MetricErrorRate || m == MetricQuotaUsed || m == MetricBackendErrorRate
+}
+
+var fractionExample = map[string]string{
+	MetricErrorRate:        "0.05 is 5% of calls failing",
+	MetricQuotaUsed:        "0.9 fires when a subscription has used 90% of its quota",
+	MetricBackendErrorRate: "0.5 fires when half the calls cannot reach the backend",
+}
 
 // Limits on alert rules.
 const (
@@ -45,11 +61,11 @@ func (in *NewRule) validate() (time.Duration, error) {
 	in.APIID, in.Metric, in.Window = strings.TrimSpace(in.APIID), strings.TrimSpace(in.Metric), strings.TrimSpace(in.Window)
 	in.WebhookURL, in.Email, in.Operator = strings.TrimSpace(in.WebhookURL), strings.TrimSpace(in.Email), strings.TrimSpace(in.Operator)
 	switch in.Metric {
-	case MetricErrorRate, MetricP95Latency, MetricRequests:
+	case MetricErrorRate, MetricP95Latency, MetricRequests, MetricRequestsRatio, MetricQuotaUsed, MetricBackendErrorRate:
 	case "":
-		return 0, apperr.Invalid("metric", "required", "metric is required: error_rate, p95_latency_ms or requests.")
+		return 0, apperr.Invalid("metric", "required", "metric is required: "+metricList+".")
 	default:
-		return 0, apperr.Invalid("metric", "invalid_metric", "metric must be error_rate, p95_latency_ms or requests.")
+		return 0, apperr.Invalid("metric", "invalid_metric", "metric must be one of "+metricList+".")
 	}
 	if in.Operator == "" {
 		in.Operator = OperatorAbove
@@ -64,8 +80,8 @@ func (in *NewRule) validate() (time.Duration, error) {
 	if th < 0 || math.IsNaN(th) || math.IsInf(th, 0) {
 		return 0, apperr.Invalid("threshold", "invalid_threshold", "threshold must be a number of at least 0.")
 	}
-	if in.Metric == MetricErrorRate && th > 1 {
-		return 0, apperr.Invalid("threshold", "invalid_threshold", "An error_rate threshold is a fraction from 0 to 1 (0.05 is 5%).")
+	if fractionMetric(in.Metric) && th > 1 {
+		return 0, apperr.Invalid("threshold", "invalid_threshold", fmt.Sprintf("A %s threshold is a fraction from 0 to 1 (%s).", in.Metric, fractionExample[in.Metric]))
 	}
 	if in.Window == "" {
 		in.Window = "5m"
@@ -96,6 +112,9 @@ func (s *Service) CreateRule(ctx context.Context, p account.Principal, in NewRul
 	}
 	w, err := in.validate()
 	if err != nil {
+		return Rule{}, err
+	}
+	if err := s.checkWebhook(ctx, in.WebhookURL); err != nil {
 		return Rule{}, err
 	}
 	if in.APIID != "" {
@@ -218,27 +237,49 @@ func (s *Service) Evaluate(ctx context.Context) error {
 	return nil
 }
 
+// reading is a rule's metric at one evaluation.
+type reading struct {
+	Value float64
+	// Detail says what the value is about, for people (history, notifications).
+	Detail string
+	// SubscriptionID is the subscription a quota_used reading is about.
+	SubscriptionID string
+}
+
 // metric reads a rule's metric over its window (whole minutes, the current
-// one included).
-func (s *Service) metric(ctx context.Context, r Rule, now time.Time) (float64, error) {
+// one included; see quotaUsed and requestsRatio for theirs).
+func (s *Service) metric(ctx context.Context, r Rule, now time.Time) (reading, error) {
+	switch r.Metric {
+	case MetricQuotaUsed:
+		return s.quotaUsed(ctx, r, now)
+	case MetricRequestsRatio:
+		return s.requestsRatio(ctx, r, now)
+	}
 	f := filter{OrgID: r.OrgID, APIID: r.APIID, From: now.Add(-r.Window()).Truncate(time.Minute).Unix(),
 		To: now.Truncate(time.Minute).Add(time.Minute).Unix()}
 	rows, err := s.repo.aggregate(ctx, f, groupNone, 0, 0)
 	if err != nil || len(rows) == 0 {
-		return 0, err
+		return reading{}, err
 	}
 	a := rows[0]
 	switch r.Metric {
 	case MetricErrorRate:
-		if a.Requests == 0 {
-			return 0, nil
-		}
-		return float64(a.Errors) / float64(a.Requests), nil
+		return reading{Value: fraction(a.Errors, a.Requests)}, nil
+	case MetricBackendErrorRate:
+		return reading{Value: fraction(a.BackendErrors, a.Requests),
+			Detail: fmt.Sprintf("%d of %d calls could not be completed at the backend (refused, reset or timed out)", a.BackendErrors, a.Requests)}, nil
 	case MetricP95Latency:
-		return ms(a.Hist.Quantile(0.95, a.LatencyMaxUS)), nil
+		return reading{Value: ms(a.Hist.Quantile(0.95, a.LatencyMaxUS))}, nil
 	default:
-		return float64(a.Requests), nil
+		return reading{Value: float64(a.Requests)}, nil
 	}
+}
+
+func fraction(n, of int64) float64 {
+	if of == 0 {
+		return 0
+	}
+	return float64(n) / float64(of)
 }
 
 func (r Rule) breached(v float64) bool {
@@ -249,23 +290,24 @@ func (r Rule) breached(v float64) bool {
 }
 
 func (s *Service) evaluate(ctx context.Context, r Rule, now time.Time) error {
-	v, err := s.metric(ctx, r, now)
+	rd, err := s.metric(ctx, r, now)
 	if err != nil {
 		return err
 	}
+	v, detail := rd.Value, rd.Detail
 	breached := r.breached(v)
 	if breached == r.Firing {
-		return s.repo.touchRule(ctx, r.ID, v, now)
+		return s.repo.touchRule(ctx, r.ID, v, detail, now)
 	}
 	state := StateCleared
 	if breached {
 		state = StateFiring
 	}
-	ev := AlertEvent{ID: account.NewID(), OrgID: r.OrgID, RuleID: r.ID, State: state, Value: v, Threshold: r.Threshold, At: now}
+	ev := AlertEvent{ID: account.NewID(), OrgID: r.OrgID, RuleID: r.ID, State: state, Value: v, Threshold: r.Threshold, Detail: detail, At: now}
 	moved := false
 	err = s.st.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		if moved, err = s.repo.setFiring(ctx, r.ID, breached, v, now); err != nil || !moved {
+		if moved, err = s.repo.setFiring(ctx, r.ID, breached, v, detail, now); err != nil || !moved {
 			return err
 		}
 		return s.repo.addAlertEvent(ctx, &ev)
@@ -274,24 +316,29 @@ func (s *Service) evaluate(ctx context.Context, r Rule, now time.Time) error {
 		return err // another node made the move and notifies
 	}
 	// After commit: never send from inside a transaction.
-	notified := s.notify(ctx, r, ev)
+	notified := s.notify(ctx, r, ev, rd.SubscriptionID)
 	return s.repo.setNotified(ctx, ev.ID, notified)
 }
 
 // Notification is the JSON body of an alert webhook.
 type Notification struct {
-	ID        string    `json:"id"`
-	RuleID    string    `json:"rule_id"`
-	OrgID     string    `json:"org_id"`
-	APIID     string    `json:"api_id"`
-	Metric    string    `json:"metric"`
-	Operator  string    `json:"operator"`
-	Threshold float64   `json:"threshold"`
-	Window    string    `json:"window"`
-	Value     float64   `json:"value"`
-	State     string    `json:"state"`
-	At        time.Time `json:"at"`
-	URL       string    `json:"url"`
+	ID        string  `json:"id"`
+	RuleID    string  `json:"rule_id"`
+	OrgID     string  `json:"org_id"`
+	APIID     string  `json:"api_id"`
+	Metric    string  `json:"metric"`
+	Operator  string  `json:"operator"`
+	Threshold float64 `json:"threshold"`
+	Window    string  `json:"window"`
+	Value     float64 `json:"value"`
+	State     string  `json:"state"`
+	// Detail says what the value is about, e.g. which subscription's quota is
+	// nearly used (quota_used) or how many calls failed at the backend.
+	Detail string `json:"detail,omitempty"`
+	// SubscriptionID names the subscription a quota_used alert is about.
+	SubscriptionID string    `json:"subscription_id,omitempty"`
+	At             time.Time `json:"at"`
+	URL            string    `json:"url"`
 }
 
 func windowString(r Rule) string {
@@ -303,10 +350,10 @@ func windowString(r Rule) string {
 }
 
 // notify sends the webhook and the e-mail and says what became of them.
-func (s *Service) notify(ctx context.Context, r Rule, ev AlertEvent) string {
+func (s *Service) notify(ctx context.Context, r Rule, ev AlertEvent, subscriptionID string) string {
 	n := Notification{ID: ev.ID, RuleID: r.ID, OrgID: r.OrgID, APIID: r.APIID, Metric: r.Metric, Operator: r.Operator,
-		Threshold: r.Threshold, Window: windowString(r), Value: ev.Value, State: ev.State, At: ev.At,
-		URL: strings.TrimSuffix(s.opts.BaseURL, "/") + "/publisher/analytics"}
+		Threshold: r.Threshold, Window: windowString(r), Value: ev.Value, State: ev.State, Detail: ev.Detail, At: ev.At,
+		SubscriptionID: subscriptionID, URL: strings.TrimSuffix(s.opts.BaseURL, "/") + "/publisher/analytics"}
 	var out []string
 	if r.WebhookURL != "" {
 		out = append(out, "webhook: "+s.sendWebhook(ctx, r, n))
@@ -332,6 +379,11 @@ func (s *Service) sendWebhook(ctx context.Context, r Rule, n Notification) strin
 	req.Header.Set("X-Portico-Event", "alert."+n.State)
 	resp, err := s.opts.HTTPClient.Do(req)
 	if err != nil {
+		if errors.Is(err, netguard.ErrNotPublic) {
+			// The host was public when the rule was saved; it resolves inside now.
+			s.log.Warn("analytics: alert webhook refused: not a public address", "rule_id", r.ID, "host", req.URL.Hostname())
+			return "refused: not a public address"
+		}
 		s.log.Warn("analytics: alert webhook failed", "rule_id", r.ID, "err", err)
 		return "failed"
 	}
@@ -358,8 +410,12 @@ func (s *Service) sendEmail(r Rule, n Notification) string {
 	subject := fmt.Sprintf("[Portico] %s %s %v: %s", r.Metric, r.Operator, r.Threshold, n.State)
 	var msg bytes.Buffer
 	fmt.Fprintf(&msg, "From: %s\r\nTo: %s\r\nSubject: %s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n", from, r.Email, subject)
-	fmt.Fprintf(&msg, "Alert %s is %s.\r\n\r\n%s over the last %s: %v (threshold %s %v).\r\nAPI: %s\r\nAt: %s\r\n\r\n%s\r\n",
-		r.ID, n.State, r.Metric, n.Window, n.Value, r.Operator, r.Threshold, orAll(r.APIID), n.At.Format(time.RFC3339), n.URL)
+	fmt.Fprintf(&msg, "Alert %s is %s.\r\n\r\n%s over the last %s: %v (threshold %s %v).\r\nAPI: %s\r\nAt: %s\r\n",
+		r.ID, n.State, r.Metric, n.Window, n.Value, r.Operator, r.Threshold, orAll(r.APIID), n.At.Format(time.RFC3339))
+	if n.Detail != "" {
+		fmt.Fprintf(&msg, "Detail: %s\r\n", n.Detail)
+	}
+	fmt.Fprintf(&msg, "\r\n%s\r\n", n.URL)
 	port := u.Port()
 	if port == "" {
 		port = map[string]string{"smtps": "465"}[u.Scheme]

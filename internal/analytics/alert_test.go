@@ -151,7 +151,13 @@ func TestRuleValidation(t *testing.T) {
 		{"email not an address", NewRule{Metric: MetricRequests, Threshold: num(1), Email: "ops"}, "email"},
 		{"email with a name", NewRule{Metric: MetricRequests, Threshold: num(1), Email: "Ops <ops@example.com>"}, "email"},
 		{"unknown operator", NewRule{Metric: MetricRequests, Threshold: num(1), Operator: "near"}, "operator"},
+		{"quota used above one", NewRule{Metric: MetricQuotaUsed, Threshold: num(1.5)}, "threshold"},
+		{"backend error rate above one", NewRule{Metric: MetricBackendErrorRate, Threshold: num(2)}, "threshold"},
 		{"a good rule", NewRule{Metric: MetricP95Latency, Threshold: num(250), Window: "1h", Email: "ops@example.com", Operator: "below"}, ""},
+		{"a quota rule", NewRule{Metric: MetricQuotaUsed, Threshold: num(0.9)}, ""},
+		{"a backend-down rule", NewRule{Metric: MetricBackendErrorRate, Threshold: num(0.5), Window: "2m"}, ""},
+		{"a spike rule: traffic tripled", NewRule{Metric: MetricRequestsRatio, Threshold: num(3), Window: "15m"}, ""},
+		{"a drop rule: traffic down to a tenth", NewRule{Metric: MetricRequestsRatio, Operator: OperatorBelow, Threshold: num(0.1)}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

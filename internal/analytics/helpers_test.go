@@ -60,7 +60,8 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, *a.id, org.ID, a.owner, a.name, "client-"+*a.id, now, now)
 	}
 	f.apiA, f.apiB = account.NewID(), account.NewID()
-	f.svc = NewService(st, accounts, storetest.Logger(t), Options{WebhookKey: []byte("test-webhook-key-0123456789abcdef")})
+	// Test receivers listen on loopback.
+	f.svc = NewService(st, accounts, storetest.Logger(t), Options{WebhookKey: []byte("test-webhook-key-0123456789abcdef"), AllowPrivateWebhooks: true})
 	return f
 }
 

@@ -113,6 +113,7 @@ type RuleJSON struct {
 	Enabled         bool       `json:"enabled"`
 	Firing          bool       `json:"firing"`
 	LastValue       float64    `json:"last_value"`
+	LastDetail      string     `json:"last_detail,omitempty"`
 	LastEvaluatedAt *time.Time `json:"last_evaluated_at"`
 	CreatedAt       time.Time  `json:"created_at"`
 }
@@ -120,7 +121,7 @@ type RuleJSON struct {
 func (a *API) ruleJSON(r Rule) RuleJSON {
 	out := RuleJSON{ID: r.ID, APIID: r.APIID, Metric: r.Metric, Operator: r.Operator, Threshold: r.Threshold,
 		Window: windowString(r), WebhookURL: r.WebhookURL, Email: r.Email, Enabled: r.Enabled, Firing: r.Firing,
-		LastValue: r.LastValue, LastEvaluatedAt: r.LastEvaluatedAt, CreatedAt: r.CreatedAt}
+		LastValue: r.LastValue, LastDetail: r.LastDetail, LastEvaluatedAt: r.LastEvaluatedAt, CreatedAt: r.CreatedAt}
 	if r.WebhookURL != "" {
 		out.WebhookSecret = a.svc.WebhookSecret(r.ID)
 	}
@@ -177,6 +178,7 @@ type AlertEventJSON struct {
 	State     string    `json:"state"`
 	Value     float64   `json:"value"`
 	Threshold float64   `json:"threshold"`
+	Detail    string    `json:"detail,omitempty"`
 	Notified  string    `json:"notified"`
 	At        time.Time `json:"at"`
 }
@@ -188,7 +190,7 @@ func (a *API) history(c echo.Context) error {
 	}
 	items := make([]AlertEventJSON, len(evs))
 	for i, e := range evs {
-		items[i] = AlertEventJSON{ID: e.ID, RuleID: e.RuleID, State: e.State, Value: e.Value, Threshold: e.Threshold, Notified: e.Notified, At: e.At}
+		items[i] = AlertEventJSON{ID: e.ID, RuleID: e.RuleID, State: e.State, Value: e.Value, Threshold: e.Threshold, Detail: e.Detail, Notified: e.Notified, At: e.At}
 	}
 	return c.JSON(http.StatusOK, itemsJSON[AlertEventJSON]{Items: items})
 }

@@ -206,11 +206,17 @@ func TestAlertRulesAPI(t *testing.T) {
 			name  string
 			body  string
 			field string
+			code  string
 		}{
-			{"unknown metric", `{"metric":"cpu","threshold":1}`, "metric"},
-			{"no threshold", `{"metric":"requests"}`, "threshold"},
-			{"bad window", `{"metric":"requests","threshold":1,"window":"5 minutes"}`, "window"},
-			{"bad webhook", `{"metric":"requests","threshold":1,"webhook_url":"javascript:alert(1)"}`, "webhook_url"},
+			{"unknown metric", `{"metric":"cpu","threshold":1}`, "metric", "invalid_metric"},
+			{"no threshold", `{"metric":"requests"}`, "threshold", "required"},
+			{"bad window", `{"metric":"requests","threshold":1,"window":"5 minutes"}`, "window", "invalid_window"},
+			{"bad webhook", `{"metric":"requests","threshold":1,"webhook_url":"javascript:alert(1)"}`, "webhook_url", "invalid_url"},
+			{"quota used over 100%", `{"metric":"quota_used","threshold":1.2}`, "threshold", "invalid_threshold"},
+			{"webhook to loopback", `{"metric":"requests","threshold":1,"webhook_url":"http://127.0.0.1:8080/hook"}`, "webhook_url", "address_not_allowed"},
+			{"webhook to localhost", `{"metric":"backend_error_rate","threshold":0.5,"webhook_url":"http://localhost/hook"}`, "webhook_url", "address_not_allowed"},
+			{"webhook to cloud metadata", `{"metric":"quota_used","threshold":0.9,"webhook_url":"http://169.254.169.254/latest"}`, "webhook_url", "address_not_allowed"},
+			{"webhook to a private network", `{"metric":"requests_ratio","threshold":2,"webhook_url":"https://10.1.2.3/hook"}`, "webhook_url", "address_not_allowed"},
 		}
 		for _, c := range bad {
 			t.Run(c.name, func(t *testing.T) {
@@ -220,8 +226,8 @@ func TestAlertRulesAPI(t *testing.T) {
 				}
 				var e errorJSON
 				r.JSON(t, &e)
-				if c.field != "" && e.Error.Field != c.field {
-					t.Fatalf("field %q, want %q", e.Error.Field, c.field)
+				if e.Error.Field != c.field || e.Error.Code != c.code {
+					t.Fatalf("field %q code %q, want %q %q", e.Error.Field, e.Error.Code, c.field, c.code)
 				}
 			})
 		}

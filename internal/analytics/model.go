@@ -18,6 +18,7 @@ type eventRow struct {
 	BytesIn        int64
 	BytesOut       int64
 	At             time.Time
+	BackendFailed  bool
 }
 
 // TableName pins the table name.
@@ -30,7 +31,7 @@ func rowOf(e metering.Event) eventRow {
 	}
 	return eventRow{OrgID: e.OrgID, APIID: e.APIID, Operation: e.Operation, ApplicationID: e.ApplicationID,
 		SubscriptionID: e.SubscriptionID, Status: e.Status, LatencyUS: e.Latency.Microseconds(),
-		BytesIn: e.BytesIn, BytesOut: e.BytesOut, At: at}
+		BytesIn: e.BytesIn, BytesOut: e.BytesOut, At: at, BackendFailed: e.BackendFailed}
 }
 
 // rollupKey is a rollup row's primary key.
@@ -44,6 +45,7 @@ type rollupKey struct {
 type rollup struct {
 	rollupKey
 	Count, Errors, LatencySumUS, LatencyMaxUS, BytesIn, BytesOut int64
+	BackendErrors                                                int64
 	Hist                                                         Histogram
 }
 
@@ -63,6 +65,9 @@ func (r *rollup) add(e eventRow) {
 	r.LatencyMaxUS = max(r.LatencyMaxUS, us)
 	r.BytesIn += e.BytesIn
 	r.BytesOut += e.BytesOut
+	if e.BackendFailed {
+		r.BackendErrors++
+	}
 	r.Hist[bucketOf(us)]++
 }
 
@@ -80,6 +85,7 @@ type Rule struct {
 	Enabled         bool
 	Firing          bool
 	LastValue       float64
+	LastDetail      string // e.g. which subscription's quota (quota_used)
 	LastEvaluatedAt *time.Time
 	CreatedBy       string
 	CreatedAt       time.Time
@@ -100,6 +106,7 @@ type AlertEvent struct {
 	State     string // "firing" or "cleared"
 	Value     float64
 	Threshold float64
+	Detail    string
 	Notified  string
 	At        time.Time
 }
@@ -112,6 +119,16 @@ const (
 	MetricErrorRate  = "error_rate"
 	MetricP95Latency = "p95_latency_ms"
 	MetricRequests   = "requests"
+	// MetricRequestsRatio compares the window's requests with the window
+	// before it: (n+1)/(m+1), so quiet windows compare sanely. Above 2 is a
+	// spike (traffic doubled), below 0.5 a drop (halved).
+	MetricRequestsRatio = "requests_ratio"
+	// MetricQuotaUsed is the largest fraction (0..1) of a subscription's
+	// request quota used in its current hour, day or month.
+	MetricQuotaUsed = "quota_used"
+	// MetricBackendErrorRate is the fraction of calls the gateway could not
+	// complete at the backend (refused, reset, timed out).
+	MetricBackendErrorRate = "backend_error_rate"
 
 	OperatorAbove = "above"
 	OperatorBelow = "below"

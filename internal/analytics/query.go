@@ -119,18 +119,21 @@ type Latency struct {
 
 // Summary is the usage of a time range.
 type Summary struct {
-	Requests  int64     `json:"requests"`
-	Errors    int64     `json:"errors"`
-	ErrorRate float64   `json:"error_rate"`
-	LatencyMS Latency   `json:"latency_ms"`
-	BytesIn   int64     `json:"bytes_in"`
-	BytesOut  int64     `json:"bytes_out"`
-	From      time.Time `json:"from"`
-	To        time.Time `json:"to"`
+	Requests  int64   `json:"requests"`
+	Errors    int64   `json:"errors"`
+	ErrorRate float64 `json:"error_rate"`
+	LatencyMS Latency `json:"latency_ms"`
+	BytesIn   int64   `json:"bytes_in"`
+	BytesOut  int64   `json:"bytes_out"`
+	// BackendErrors counts calls the gateway could not complete at the
+	// backend (its own 502 and 504 answers).
+	BackendErrors int64     `json:"backend_errors"`
+	From          time.Time `json:"from"`
+	To            time.Time `json:"to"`
 }
 
 func summaryOf(a aggRow) Summary {
-	s := Summary{Requests: a.Requests, Errors: a.Errors, BytesIn: a.BytesIn, BytesOut: a.BytesOut}
+	s := Summary{Requests: a.Requests, Errors: a.Errors, BytesIn: a.BytesIn, BytesOut: a.BytesOut, BackendErrors: a.BackendErrors}
 	if a.Requests > 0 {
 		s.ErrorRate = math.Round(float64(a.Errors)/float64(a.Requests)*1e4) / 1e4
 		s.LatencyMS = Latency{Percentiles: a.Hist.Percentiles(a.LatencyMaxUS),

@@ -24,7 +24,7 @@ func wrap(what string, err error) error {
 // rollupColumns lists the rollup columns written, in order (the key first).
 var rollupColumns = func() []string {
 	cols := []string{"org_id", "api_id", "operation", "application_id", "status", "status_class", "minute",
-		"count", "errors", "latency_sum_us", "latency_max_us", "bytes_in", "bytes_out"}
+		"count", "errors", "latency_sum_us", "latency_max_us", "bytes_in", "bytes_out", "backend_errors"}
 	for i := 0; i < Buckets; i++ {
 		cols = append(cols, fmt.Sprintf("h%02d", i))
 	}
@@ -56,8 +56,18 @@ const rollupsPerStatement = 400
 // writeBatch stores raw events and folds their rollups in one transaction, so
 // a failed write can be retried whole without counting anything twice.
 // rollups must be sorted by key: writers that lock rows in one order cannot
-// deadlock each other.
+// deadlock each other. PostgreSQL gets COPY (copyBatch); SQLite multi-row
+// inserts.
 func (r repo) writeBatch(ctx context.Context, rows []eventRow, rollups []rollup) error {
+	if r.st.Dialect() == store.Postgres {
+		return r.copyBatch(ctx, rows, rollups)
+	}
+	return r.insertBatch(ctx, rows, rollups)
+}
+
+// insertBatch is writeBatch by multi-row INSERTs through GORM: SQLite's way
+// (and PostgreSQL's before COPY, kept for the benchmark that compares them).
+func (r repo) insertBatch(ctx context.Context, rows []eventRow, rollups []rollup) error {
 	return r.st.InTx(ctx, func(ctx context.Context) error {
 		if len(rows) > 0 {
 			if err := r.st.DB(ctx).CreateInBatches(rows, 500).Error; err != nil {
@@ -83,7 +93,7 @@ func (r repo) upsertRollups(ctx context.Context, rollups []rollup) error {
 			}
 			b.WriteString(row)
 			args = append(args, ru.OrgID, ru.APIID, ru.Operation, ru.ApplicationID, ru.Status, ru.Status/100, ru.Minute,
-				ru.Count, ru.Errors, ru.LatencySumUS, ru.LatencyMaxUS, ru.BytesIn, ru.BytesOut)
+				ru.Count, ru.Errors, ru.LatencySumUS, ru.LatencyMaxUS, ru.BytesIn, ru.BytesOut, ru.BackendErrors)
 			for _, h := range ru.Hist {
 				args = append(args, h)
 			}
@@ -168,6 +178,7 @@ func (f filter) where() (string, []any) {
 type aggRow struct {
 	Key                                                             string
 	Requests, Errors, LatencySumUS, LatencyMaxUS, BytesIn, BytesOut int64
+	BackendErrors                                                   int64
 	Hist                                                            Histogram
 }
 
@@ -199,7 +210,31 @@ func (g grouping) expr() string {
 // aggregate sums the rollups f selects, by g (or by time bucket of step seconds
 // when step > 0), most requests first (time order for buckets), at most limit
 // groups (0: no limit).
+//
+// On PostgreSQL it runs in a read transaction with JIT and sorting turned off
+// for it alone. The planner guesses the groups of minute/step from minute's
+// distinct values (tens of thousands) and so sorts the wide rollup rows,
+// spilling them to disk, where a hash of the few real groups (at most
+// MaxPoints, or one per API or application) is 2-3 times faster; and JIT
+// compiling the fifty sums costs more than it saves at these sizes (see
+// BenchmarkDashboardPostgres).
 func (r repo) aggregate(ctx context.Context, f filter, g grouping, step int64, limit int) ([]aggRow, error) {
+	if r.st.Dialect() != store.Postgres || store.InTx(ctx) {
+		return r.aggregateRows(ctx, f, g, step, limit)
+	}
+	var out []aggRow
+	err := r.st.ReadTx(ctx, func(ctx context.Context) error {
+		if err := r.st.DB(ctx).Exec("SELECT set_config('jit', 'off', true), set_config('enable_sort', 'off', true)").Error; err != nil {
+			return wrap("aggregate: settings", err)
+		}
+		var err error
+		out, err = r.aggregateRows(ctx, f, g, step, limit)
+		return err
+	})
+	return out, err
+}
+
+func (r repo) aggregateRows(ctx context.Context, f filter, g grouping, step int64, limit int) ([]aggRow, error) {
 	key, order := g.expr(), "requests DESC, k"
 	if step > 0 {
 		// step is one of a few constants, never user text.
@@ -214,6 +249,7 @@ func (r repo) aggregate(ctx context.Context, f filter, g grouping, step int64, l
 	b.WriteString(", COALESCE(CAST(SUM(count) AS BIGINT), 0) AS requests, COALESCE(CAST(SUM(errors) AS BIGINT), 0)")
 	b.WriteString(", COALESCE(CAST(SUM(latency_sum_us) AS BIGINT), 0), COALESCE(MAX(latency_max_us), 0)")
 	b.WriteString(", COALESCE(CAST(SUM(bytes_in) AS BIGINT), 0), COALESCE(CAST(SUM(bytes_out) AS BIGINT), 0)")
+	b.WriteString(", COALESCE(CAST(SUM(backend_errors) AS BIGINT), 0)")
 	for i := 0; i < Buckets; i++ {
 		fmt.Fprintf(&b, ", COALESCE(CAST(SUM(h%02d) AS BIGINT), 0)", i)
 	}
@@ -233,7 +269,7 @@ func (r repo) aggregate(ctx context.Context, f filter, g grouping, step int64, l
 	var out []aggRow
 	for rows.Next() {
 		var a aggRow
-		dest := []any{&a.Key, &a.Requests, &a.Errors, &a.LatencySumUS, &a.LatencyMaxUS, &a.BytesIn, &a.BytesOut}
+		dest := []any{&a.Key, &a.Requests, &a.Errors, &a.LatencySumUS, &a.LatencyMaxUS, &a.BytesIn, &a.BytesOut, &a.BackendErrors}
 		for i := range a.Hist {
 			dest = append(dest, &a.Hist[i])
 		}
@@ -287,6 +323,63 @@ func (r repo) names(ctx context.Context, orgID string, table string, ids []strin
 	}
 	for _, x := range rows {
 		out[x.ID] = x.Name
+	}
+	return out, nil
+}
+
+// quotaSubscription is an active subscription on a tier with a request quota.
+type quotaSubscription struct {
+	ID, ApplicationID, APIID, Tier string
+	Requests                       int64
+	Per                            string
+	ApplicationName, APIName       string
+}
+
+// quotaSubscriptions lists the active subscriptions of the organisation's APIs
+// (or of one API) whose tier limits requests per one of periods.
+func (r repo) quotaSubscriptions(ctx context.Context, orgID, apiID string, periods []string) ([]quotaSubscription, error) {
+	q := `SELECT s.id, s.application_id, s.api_id, s.tier, t.requests, t.per,
+			COALESCE(a.name, '') AS application_name, p.name || ' ' || p.version AS api_name
+		FROM subscriptions s
+		JOIN apis p ON p.id = s.api_id
+		JOIN tiers t ON t.org_id = p.org_id AND t.name = s.tier
+		LEFT JOIN applications a ON a.id = s.application_id
+		WHERE p.org_id = ? AND s.status = 'ACTIVE' AND t.requests > 0 AND t.per IN ?`
+	args := []any{orgID, periods}
+	if apiID != "" {
+		q += " AND s.api_id = ?"
+		args = append(args, apiID)
+	}
+	var out []quotaSubscription
+	err := r.st.DB(ctx).Raw(q+" ORDER BY s.id", args...).Scan(&out).Error
+	return out, wrap("quota subscriptions", err)
+}
+
+// pairKey is an API and an application: what a subscription's calls are
+// rolled up by.
+type pairKey struct{ APIID, ApplicationID string }
+
+// quotaUsage sums the calls of each API and application in minutes [from, to)
+// that count against a quota: all but those answered 403 or 429.
+func (r repo) quotaUsage(ctx context.Context, orgID, apiID string, from, to int64) (map[pairKey]int64, error) {
+	q := `SELECT api_id, application_id, COALESCE(CAST(SUM(count) AS BIGINT), 0) AS n FROM analytics_rollups
+		WHERE org_id = ? AND minute >= ? AND minute < ? AND application_id <> '' AND status NOT IN (403, 429)`
+	args := []any{orgID, from, to}
+	if apiID != "" {
+		q += " AND api_id = ?"
+		args = append(args, apiID)
+	}
+	var rows []struct {
+		APIID         string `gorm:"column:api_id"`
+		ApplicationID string
+		N             int64
+	}
+	if err := r.st.DB(ctx).Raw(q+" GROUP BY api_id, application_id", args...).Scan(&rows).Error; err != nil {
+		return nil, wrap("quota usage", err)
+	}
+	out := make(map[pairKey]int64, len(rows))
+	for _, x := range rows {
+		out[pairKey{x.APIID, x.ApplicationID}] = x.N
 	}
 	return out, nil
 }
@@ -407,15 +500,15 @@ func (r repo) deleteRule(ctx context.Context, orgID, id string) error {
 
 // setFiring moves a rule from !firing to firing (or back) and reports whether
 // this call made the move: of several nodes evaluating at once, one notifies.
-func (r repo) setFiring(ctx context.Context, id string, firing bool, value float64, at time.Time) (bool, error) {
+func (r repo) setFiring(ctx context.Context, id string, firing bool, value float64, detail string, at time.Time) (bool, error) {
 	res := r.st.DB(ctx).Model(&Rule{}).Where("id = ? AND firing = ?", id, !firing).
-		Updates(map[string]any{"firing": firing, "last_value": value, "last_evaluated_at": at, "updated_at": at})
+		Updates(map[string]any{"firing": firing, "last_value": value, "last_detail": detail, "last_evaluated_at": at, "updated_at": at})
 	return res.RowsAffected == 1, wrap("set firing", res.Error)
 }
 
-func (r repo) touchRule(ctx context.Context, id string, value float64, at time.Time) error {
+func (r repo) touchRule(ctx context.Context, id string, value float64, detail string, at time.Time) error {
 	return wrap("touch rule", r.st.DB(ctx).Model(&Rule{}).Where("id = ?", id).
-		Updates(map[string]any{"last_value": value, "last_evaluated_at": at}).Error)
+		Updates(map[string]any{"last_value": value, "last_detail": detail, "last_evaluated_at": at}).Error)
 }
 
 func (r repo) addAlertEvent(ctx context.Context, e *AlertEvent) error {

@@ -3,11 +3,13 @@ package analytics
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
 	"portico/internal/account"
 	"portico/internal/platform/apperr"
+	"portico/internal/platform/netguard"
 	"portico/internal/store"
 )
 
@@ -27,8 +29,16 @@ type Options struct {
 	SMTPURL string
 	// BaseURL is Portico's public URL (links in notifications, the e-mail sender's domain).
 	BaseURL string
-	// HTTPClient delivers webhooks (default: 10 s timeout).
+	// HTTPClient delivers webhooks (default: 10 s timeout, connecting only to
+	// public addresses unless AllowPrivateWebhooks, never through a proxy,
+	// redirects not followed).
 	HTTPClient *http.Client
+	// AllowPrivateWebhooks lets webhook URLs name loopback and private
+	// addresses, for tests whose receivers listen on loopback. Off in
+	// production: a rule must not reach Portico's own network.
+	AllowPrivateWebhooks bool
+	// Resolver checks webhook hosts when a rule is saved (default: the system's).
+	Resolver *net.Resolver
 	// Now is the clock (tests).
 	Now func() time.Time
 }
@@ -47,12 +57,30 @@ func (o Options) withDefaults() Options {
 		o.EvaluateEvery = time.Minute
 	}
 	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		o.HTTPClient = webhookClient(o.AllowPrivateWebhooks)
 	}
 	if o.Now == nil {
 		o.Now = func() time.Time { return time.Now().UTC() }
 	}
 	return o
+}
+
+// webhookClient delivers alert webhooks. The dialer refuses non-public
+// addresses after DNS (a host that resolved outside when the rule was saved
+// may resolve inside later); no proxy, as a proxy would connect on our behalf
+// to anything; a redirect is answered as it is, not followed.
+func webhookClient(allowPrivate bool) *http.Client {
+	return &http.Client{
+		Timeout: 10 * time.Second,
+		Transport: &http.Transport{
+			DialContext:           netguard.Dialer(5*time.Second, allowPrivate).DialContext,
+			TLSHandshakeTimeout:   5 * time.Second,
+			ResponseHeaderTimeout: 10 * time.Second,
+			MaxIdleConns:          4,
+			IdleConnTimeout:       30 * time.Second,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 // Service answers usage queries and manages alert rules.

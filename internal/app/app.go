@@ -148,7 +148,7 @@ func (a *App) init(ctx context.Context, opts Options) error {
 	if boot.Created {
 		if boot.GeneratedPassword != "" {
 			// Printed once, on purpose: the operator has no other way to learn it.
-			a.log.Warn("first admin created with a generated password; change it after logging in",
+			a.log.Warn("first admin created with a generated password; change it at /portal/account after logging in",
 				"email", boot.Email, "password", boot.GeneratedPassword)
 		} else {
 			a.log.Info("first admin created", "email", boot.Email)
@@ -308,10 +308,10 @@ func (a *App) Serve(ctx context.Context, ready chan<- string) error {
 // ServeListener is Serve on a listener the caller opened (tests use port 0).
 func (a *App) ServeListener(ctx context.Context, ln net.Listener, ready chan<- string) error {
 	srv := &http.Server{
-		Handler:           a,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    1 << 20,
+		Handler:           limitRequests(a, defaultServerLimits()), // see limits.go
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}

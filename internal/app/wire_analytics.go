@@ -29,7 +29,7 @@ func (a *App) wireAnalytics(w *web) error {
 	})
 	a.analytics = &analyticsModule{svc: svc, sink: sink}
 	analytics.NewAPI(svc).Register(w.api, w.authenticate)
-	analytics.NewPages(w.accounts, w.r).Register(w.e, w.browser)
+	analytics.NewPages(svc, w.accounts, w.r).Register(w.e, w.browser)
 	return nil
 }
 

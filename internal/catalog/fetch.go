@@ -9,10 +9,10 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"syscall"
 	"time"
 
 	"portico/internal/platform/apperr"
+	"portico/internal/platform/netguard"
 )
 
 // fetcher downloads specs for URL import. It refuses loopback, private,
@@ -20,18 +20,15 @@ import (
 // pointing inside cannot slip through, redirects included), and bounds both the
 // time and the size of the download.
 type fetcher struct {
-	client       *http.Client
-	allowPrivate bool
+	client *http.Client
 }
-
-var errPrivateAddress = errors.New("address not allowed")
 
 func newFetcher(timeout time.Duration, allowPrivate bool) *fetcher {
 	if timeout <= 0 {
 		timeout = 15 * time.Second
 	}
-	f := &fetcher{allowPrivate: allowPrivate}
-	dialer := &net.Dialer{Timeout: 5 * time.Second, Control: f.control}
+	f := &fetcher{}
+	dialer := netguard.Dialer(5*time.Second, allowPrivate)
 	tr := &http.Transport{
 		DialContext:           dialer.DialContext,
 		TLSHandshakeTimeout:   5 * time.Second,
@@ -56,49 +53,9 @@ func newFetcher(timeout time.Duration, allowPrivate bool) *fetcher {
 	return f
 }
 
-func (f *fetcher) control(_, address string, _ syscall.RawConn) error {
-	if f.allowPrivate {
-		return nil
-	}
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return errPrivateAddress
-	}
-	if !PublicAddress(ip) {
-		return errPrivateAddress
-	}
-	return nil
-}
-
-// PublicAddress reports whether ip is a globally routable unicast address:
-// not loopback, private (RFC 1918, ULA), link-local, CGNAT, unspecified or multicast.
-func PublicAddress(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	if !ip.IsValid() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsMulticast() || ip.IsUnspecified() || ip.IsInterfaceLocalMulticast() {
-		return false
-	}
-	for _, p := range nonPublic {
-		if p.Contains(ip) {
-			return false
-		}
-	}
-	return true
-}
-
-var nonPublic = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),
-	netip.MustParsePrefix("100.64.0.0/10"), // CGNAT
-	netip.MustParsePrefix("192.0.0.0/24"),
-	netip.MustParsePrefix("198.18.0.0/15"),
-	netip.MustParsePrefix("240.0.0.0/4"),
-	netip.MustParsePrefix("64:ff9b::/96"), // NAT64 can reach IPv4 private space
-	netip.MustParsePrefix("2001:db8::/32"),
-}
+// PublicAddress reports whether ip is a globally routable unicast address; the
+// rules live in netguard, shared with alert webhooks.
+func PublicAddress(ip netip.Addr) bool { return netguard.PublicAddress(ip) }
 
 // get downloads raw, at most MaxSpecBytes.
 func (f *fetcher) get(ctx context.Context, raw string) ([]byte, error) {
@@ -114,7 +71,7 @@ func (f *fetcher) get(ctx context.Context, raw string) ([]byte, error) {
 	req.Header.Set("User-Agent", "Portico spec import")
 	resp, err := f.client.Do(req)
 	if err != nil {
-		if errors.Is(err, errPrivateAddress) {
+		if errors.Is(err, netguard.ErrNotPublic) {
 			return nil, apperr.Invalid("url", "address_not_allowed", fmt.Sprintf("%s resolves to a loopback, private or link-local address; Portico fetches specs only from public addresses. Paste or upload the document instead.", u.Hostname()))
 		}
 		var ne net.Error

@@ -83,6 +83,7 @@ type APIJSON struct {
 	Tiers            []string        `json:"tiers"`
 	CORS             CORS            `json:"cors"`
 	TimeoutMS        int             `json:"timeout_ms"`
+	MaxRequestBytes  int64           `json:"max_request_bytes"`
 	Approval         string          `json:"approval"`
 	ValidateRequests bool            `json:"validate_requests"`
 	Transforms       json.RawMessage `json:"transforms"`
@@ -124,7 +125,7 @@ func (s *Service) JSON(a API) APIJSON {
 	return APIJSON{ID: a.ID, OrgID: a.OrgID, Name: a.Name, Context: a.Context, Version: a.Version, Description: a.Description,
 		Tags: a.TagList(), Visibility: a.Visibility, State: a.State, Actions: actions, DefaultVersion: a.DefaultVersion,
 		BackendURL: a.BackendURL(), Endpoints: a.EndpointList(), Balance: a.Balance, BackendAuth: ba, Auth: a.AuthList(),
-		Tiers: a.TierList(), CORS: c, TimeoutMS: a.TimeoutMS, Approval: a.Approval, ValidateRequests: a.ValidateRequests, Transforms: rawJSON(a.Transforms), BackendTLS: backendTLSJSON(a), Limit: apiLimitJSON(a), GatewayURL: s.GatewayURL(a),
+		Tiers: a.TierList(), CORS: c, TimeoutMS: a.TimeoutMS, MaxRequestBytes: a.MaxRequestBytes, Approval: a.Approval, ValidateRequests: a.ValidateRequests, Transforms: rawJSON(a.Transforms), BackendTLS: backendTLSJSON(a), Limit: apiLimitJSON(a), GatewayURL: s.GatewayURL(a),
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 }
 

@@ -51,6 +51,9 @@ type API struct {
 	Tiers           string // JSON list of tier names
 	CORS            string `gorm:"column:cors"` // JSON CORS
 	TimeoutMS       int    `gorm:"column:timeout_ms"`
+	// MaxRequestBytes is the largest request body the gateway passes to the
+	// backend (413 above it).
+	MaxRequestBytes int64
 	Approval        string
 	// ValidateRequests has the gateway check calls against OpenAPI.
 	ValidateRequests bool

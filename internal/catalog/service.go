@@ -82,22 +82,25 @@ type BackendTLS struct {
 // APIInput creates or changes an API. Nil fields are left as they are (PATCH) or
 // take their defaults (create).
 type APIInput struct {
-	Name           *string      `json:"name"`
-	Context        string       `json:"context"`
-	Version        string       `json:"version"`
-	Description    *string      `json:"description"`
-	Tags           *[]string    `json:"tags"`
-	BackendURL     *string      `json:"backend_url"`
-	Endpoints      *[]string    `json:"endpoints"`
-	Balance        *string      `json:"balance"`
-	BackendAuth    *BackendAuth `json:"backend_auth"`
-	Auth           *[]string    `json:"auth"`
-	Tiers          *[]string    `json:"tiers"`
-	CORS           *CORS        `json:"cors"`
-	TimeoutMS      *int         `json:"timeout_ms"`
-	DefaultVersion *bool        `json:"default_version"`
-	Visibility     *string      `json:"visibility"`
-	Approval       *string      `json:"approval"`
+	Name        *string      `json:"name"`
+	Context     string       `json:"context"`
+	Version     string       `json:"version"`
+	Description *string      `json:"description"`
+	Tags        *[]string    `json:"tags"`
+	BackendURL  *string      `json:"backend_url"`
+	Endpoints   *[]string    `json:"endpoints"`
+	Balance     *string      `json:"balance"`
+	BackendAuth *BackendAuth `json:"backend_auth"`
+	Auth        *[]string    `json:"auth"`
+	Tiers       *[]string    `json:"tiers"`
+	CORS        *CORS        `json:"cors"`
+	TimeoutMS   *int         `json:"timeout_ms"`
+	// MaxRequestBytes is the largest request body the gateway passes on (0: the
+	// default, 10 MiB).
+	MaxRequestBytes *int64  `json:"max_request_bytes"`
+	DefaultVersion  *bool   `json:"default_version"`
+	Visibility      *string `json:"visibility"`
+	Approval        *string `json:"approval"`
 	// ValidateRequests has the gateway check every call against the OpenAPI
 	// document (400 invalid_request naming the field) before the backend sees it.
 	ValidateRequests *bool `json:"validate_requests"`
@@ -145,7 +148,7 @@ func (s *Service) create(ctx context.Context, p account.Principal, in APIInput, 
 	now := s.now()
 	a := API{ID: account.NewID(), OrgID: p.OrgID, Name: name, Context: cx, Version: version, State: StateCreated,
 		Tags: "[]", Endpoints: "[]", Balance: "failover", BackendAuthType: "none", AuthTypes: encodeJSON([]string{AuthOAuth2, AuthAPIKey}),
-		Tiers: encodeJSON([]string{"Unlimited"}), CORS: encodeJSON(CORS{}), TimeoutMS: DefaultTimeoutMS, Visibility: "public", Approval: "auto",
+		Tiers: encodeJSON([]string{"Unlimited"}), CORS: encodeJSON(CORS{}), TimeoutMS: DefaultTimeoutMS, MaxRequestBytes: DefaultMaxRequestBytes, Visibility: "public", Approval: "auto",
 		CreatedBy: p.UserID, CreatedAt: now, UpdatedAt: now}
 	a.FamilyID = a.ID
 	in.Name = nil
@@ -246,6 +249,13 @@ func (s *Service) apply(ctx context.Context, p account.Principal, a *API, in API
 			return err
 		}
 		a.TimeoutMS = t
+	}
+	if in.MaxRequestBytes != nil {
+		n, err := checkMaxRequestBytes(*in.MaxRequestBytes)
+		if err != nil {
+			return err
+		}
+		a.MaxRequestBytes = n
 	}
 	if in.Visibility != nil {
 		v, err := checkVisibility(*in.Visibility)

@@ -21,7 +21,12 @@ const (
 	MinTimeoutMS      = 100
 	MaxTimeoutMS      = 300000
 	DefaultTimeoutMS  = 30000
-	MaxDocumentLen    = 200000
+	// DefaultMaxRequestBytes and MaxMaxRequestBytes bound max_request_bytes:
+	// 0 takes the default; above the maximum a publisher should stream the
+	// upload to the backend some other way than through one gateway call.
+	DefaultMaxRequestBytes = 10 << 20
+	MaxMaxRequestBytes     = 1 << 30
+	MaxDocumentLen         = 200000
 )
 
 var (
@@ -179,6 +184,16 @@ func checkTimeout(ms int) (int, error) {
 		return 0, apperr.Invalid("timeout_ms", "invalid_timeout", fmt.Sprintf("timeout_ms must be from %d to %d.", MinTimeoutMS, MaxTimeoutMS))
 	}
 	return ms, nil
+}
+
+func checkMaxRequestBytes(n int64) (int64, error) {
+	if n == 0 {
+		return DefaultMaxRequestBytes, nil
+	}
+	if n < 0 || n > MaxMaxRequestBytes {
+		return 0, apperr.Invalid("max_request_bytes", "invalid_max_request_bytes", fmt.Sprintf("max_request_bytes must be from 1 to %d (1 GiB); 0 means the default, %d (10 MiB).", MaxMaxRequestBytes, DefaultMaxRequestBytes))
+	}
+	return n, nil
 }
 
 func checkCORS(c CORS) (CORS, error) {

@@ -41,6 +41,7 @@ var (
 	errBadGateway          = newError(http.StatusBadGateway, "backend_unavailable", "The API's backend could not be reached.")
 	errTimeout             = newError(http.StatusGatewayTimeout, "backend_timeout", "The API's backend did not answer in time.")
 	errTooLargeToTransform = newError(http.StatusRequestEntityTooLarge, "body_too_large", "The request body is larger than the gateway rewrites (10 MiB).")
+	errBodyTimeout         = newError(http.StatusRequestTimeout, "request_timeout", "The request body stopped arriving; send it without long pauses.")
 	errNotReady            = newError(http.StatusServiceUnavailable, "gateway_not_ready", "The gateway is still loading its configuration.")
 	errLimiter             = newError(http.StatusServiceUnavailable, "limiter_unavailable", "Rate limits cannot be checked right now; retry shortly.")
 )

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"log"
 	"log/slog"
 	"net/http"
 	"portico/internal/platform/requestid"
@@ -28,6 +29,12 @@ type Options struct {
 	Now     func() time.Time
 	// Registry receives the gateway's Prometheus series (nil: not exported).
 	Registry prometheus.Registerer
+	// BodyIdleTimeout is how long a request body may stall before the call is
+	// answered 408 (0: DefaultBodyIdleTimeout).
+	BodyIdleTimeout time.Duration
+	// WriteIdleTimeout is how long a caller may leave an answer unread before
+	// its connection is dropped (0: DefaultWriteIdleTimeout).
+	WriteIdleTimeout time.Duration
 }
 
 // Gateway serves proxied API traffic from its current snapshot.
@@ -43,6 +50,12 @@ type Gateway struct {
 	now     func() time.Time
 	metrics *gwMetrics
 	ids     *requestid.Generator
+	// bodyIdle restarts on every read of a request body; writeIdle on every
+	// write of an answer.
+	bodyIdle, writeIdle time.Duration
+	// proxyLog takes the reverse proxies' own complaints (a body cut off by
+	// the backend), at debug level: never the standard library's default logger.
+	proxyLog *log.Logger
 	// loadMu serialises Load; readers never take it.
 	loadMu sync.Mutex
 }
@@ -50,7 +63,17 @@ type Gateway struct {
 // New returns a Gateway with no snapshot: it answers 503 until Load succeeds.
 func New(o Options) *Gateway {
 	g := &Gateway{up: newUpstreams(), tokens: newTokenCache(100_000), limiter: o.Limiter, meter: o.Meter, log: o.Log, now: o.Now,
-		metrics: newMetrics(o.Registry), ids: requestid.NewGenerator()}
+		metrics: newMetrics(o.Registry), ids: requestid.NewGenerator(), bodyIdle: o.BodyIdleTimeout, writeIdle: o.WriteIdleTimeout}
+	if g.bodyIdle <= 0 {
+		g.bodyIdle = DefaultBodyIdleTimeout
+	}
+	if g.writeIdle <= 0 {
+		g.writeIdle = DefaultWriteIdleTimeout
+	}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	g.proxyLog = slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)
 	if g.limiter == nil {
 		g.limiter = ratelimit.NewLocal()
 	}
@@ -144,21 +167,48 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ev.Operation = op.Name
 	}
 	rec := g.recs.Get().(*recorder)
-	rec.ResponseWriter, rec.status, rec.bytes = w, 0, 0
+	rec.ResponseWriter, rec.status, rec.bytes, rec.backendFailed, rec.failed, rec.body, rec.writeIdle = w, 0, 0, false, false, nil, g.writeIdle
+	rec.conn, _ = w.(writeDeadliner)
 	defer func() {
-		ev.Status, ev.BytesOut = rec.status, rec.bytes
+		// The proxy aborts a call whose answer broke after its status went
+		// out (http.ErrAbortHandler): the caller sees a cut-off body, and the
+		// call is still metered, once, as failed.
+		aborted := recover()
+		ev.Status, ev.BytesOut, ev.BackendFailed = rec.status, rec.bytes, rec.backendFailed
 		if ev.Status == 0 {
 			ev.Status = http.StatusOK
+		}
+		if aborted != nil {
+			ev.Status, ev.BackendFailed = http.StatusBadGateway, true
+			if rec.failed || r.Context().Err() != nil {
+				ev.Status, ev.BackendFailed = statusClientClosed, false
+			}
 		}
 		ev.BytesIn = r.ContentLength
 		ev.Latency = g.now().Sub(start)
 		if rm, ok := route.Metrics.(*routeMetrics); ok {
 			rm.observe(ev.Status, ev.Latency.Seconds())
 		}
-		rec.ResponseWriter = nil
+		rec.ResponseWriter, rec.body, rec.conn = nil, nil, nil
 		g.recs.Put(rec)
 		g.meter.Record(ev)
+		if aborted != nil {
+			panic(aborted)
+		}
 	}()
+
+	// The body limit is checked before anything reads the body: a declared
+	// length over it is refused at once; a body of unknown length (chunked) is
+	// cut off at the limit as it streams.
+	var body *bodyReader
+	if r.Body != nil && r.Body != http.NoBody {
+		if r.ContentLength > route.MaxBody {
+			writeBodyTooLarge(rec, route.MaxBody)
+			return
+		}
+		body = g.guardBody(w, r, route.MaxBody)
+		rec.body = body
+	}
 
 	if !route.Open && (op == nil || !op.NoAuth) {
 		app, token, gerr := g.authenticate(s, route, r, start)
@@ -197,12 +247,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		r.Header[headerApplication] = app.Header
-		if route.Validator != nil && !g.validate(rec, r, route, rest) {
+		if route.Validator != nil && !g.validate(rec, r, route, rest, body) {
 			return
 		}
 	} else {
 		delete(r.Header, headerApplication) // only the gateway may say who is calling
-		if route.Validator != nil && !g.validate(rec, r, route, rest) {
+		if route.Validator != nil && !g.validate(rec, r, route, rest, body) {
 			return
 		}
 		if (route.API.Limit != nil || (op != nil && op.Limit != nil)) && !g.limit(r.Context(), rec, route, nil, nil, op, start) {
@@ -359,7 +409,9 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, route *snapsho
 	stripPrefix(r, rest)
 	if route.Transformer != nil {
 		if err := route.Transformer.Request(r); err != nil {
-			if errors.Is(err, transform.ErrTooLarge) {
+			if ce, ok := bodyFailure(err); ok {
+				answerBodyFailure(w, ce)
+			} else if errors.Is(err, transform.ErrTooLarge) {
 				errTooLargeToTransform.write(w)
 			} else {
 				writeError(w, http.StatusBadRequest, "invalid_request", "The request body cannot be rewritten for the backend: it must be JSON.")
@@ -401,9 +453,16 @@ func stripPrefix(r *http.Request, rest string) {
 }
 
 // validate checks the call against the API's document: 400 invalid_request
-// with the failing field named.
-func (g *Gateway) validate(w http.ResponseWriter, r *http.Request, route *snapshot.Route, rest string) bool {
+// with the failing field named. A body that could not be read (too large,
+// stalled, the caller gone) is answered as such, not as invalid.
+func (g *Gateway) validate(w http.ResponseWriter, r *http.Request, route *snapshot.Route, rest string, body *bodyReader) bool {
 	if err := route.Validator.Validate(r, rest); err != nil {
+		if body != nil {
+			if ce := body.failure(); ce != nil {
+				answerBodyFailure(w, ce)
+				return false
+			}
+		}
 		writeError(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return false
 	}

@@ -26,6 +26,9 @@ const (
 	headerAPIKey      = "Apikey" // canonical form of "apikey"
 )
 
+// maxBackendHeaderBytes bounds a backend's response header block.
+const maxBackendHeaderBytes = 1 << 20
+
 // upstreams keeps one transport per backend origin and response timeout. They
 // outlive snapshots, so keep-alive pools survive every reload.
 type upstreams struct {
@@ -55,8 +58,11 @@ func (u *upstreams) transport(target *url.URL, timeout time.Duration, tlsc *tls.
 		// A backend slower than the API's timeout to start answering is a 504;
 		// a slow body once started streams on (downloads, server-sent events).
 		ResponseHeaderTimeout: timeout,
-		DisableCompression:    true, // pass the backend's encoding through untouched
-		TLSClientConfig:       tlsc,
+		// A backend's header block beyond this is refused (502), so a broken
+		// backend cannot make the gateway hold megabytes per call.
+		MaxResponseHeaderBytes: maxBackendHeaderBytes,
+		DisableCompression:     true, // pass the backend's encoding through untouched
+		TLSClientConfig:        tlsc,
 	}
 	u.m[key] = t
 	return t
@@ -117,6 +123,7 @@ func (g *Gateway) newProxy(r *snapshot.Route) (http.Handler, error) {
 			}
 		},
 		ModifyResponse: modifyResponse(r.Transformer),
+		ErrorLog:       g.proxyLog,
 		ErrorHandler:   func(w http.ResponseWriter, req *http.Request, err error) { g.proxyError(w, req, err, r) },
 	}}, nil
 }
@@ -173,13 +180,30 @@ func backendTLS(api *snapshot.API) (*tls.Config, string, error) {
 
 // proxyError answers a failed upstream call: 504 when the backend was too slow,
 // 502 when it could not be reached or broke the connection, nothing when the
-// client itself went away.
+// client itself went away. A call whose own body failed (too large, stalled,
+// cut off) is the caller's fault and answered as such.
 func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error, route *snapshot.Route) {
+	rec, _ := w.(*recorder)
+	ce, ok := bodyFailure(err)
+	if !ok && rec != nil && rec.body != nil && r.Context().Err() != nil {
+		// A failed read of the caller's connection cancels the call's context,
+		// and the transport may report that before the body's own error:
+		// ask the body what happened.
+		ce = rec.body.failure()
+		ok = ce != nil
+	}
+	if ok {
+		answerBodyFailure(w, ce)
+		return
+	}
 	if errors.Is(r.Context().Err(), context.Canceled) {
 		if rec, ok := w.(*recorder); ok {
-			rec.status = 499 // client closed the request (nginx's convention, for metering)
+			rec.status = statusClientClosed // client closed the request (nginx's convention, for metering)
 		}
 		return
+	}
+	if rec, ok := w.(*recorder); ok {
+		rec.backendFailed = true // for metering: backend-down alerts count these
 	}
 	rm, _ := route.Metrics.(*routeMetrics)
 	var ne net.Error

@@ -123,7 +123,7 @@ func (p *pool) try(req *http.Request, i int, now time.Time) (*http.Response, err
 	resp, err := p.transports[i].RoundTrip(req)
 	switch {
 	case err != nil:
-		if req.Context().Err() == nil { // the client leaving is not the backend's fault
+		if _, theirs := bodyFailure(err); req.Context().Err() == nil && !theirs { // the client leaving, or its body failing, is not the backend's fault
 			p.health[i].failure(now)
 		}
 	case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:

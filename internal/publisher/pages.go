@@ -314,11 +314,12 @@ type apiForm struct {
 	BackendAuthType, BackendAuthName                                           string
 	CORSEnabled                                                                bool
 	CORSOrigins                                                                string
+	MaxRequestBytes                                                            string
 }
 
 func formOf(a catalog.API) apiForm {
 	f := apiForm{Name: a.Name, Description: a.Description, Balance: a.Balance, Visibility: a.Visibility, Approval: a.Approval,
-		Timeout: strconv.Itoa(a.TimeoutMS), Auth: map[string]bool{}, Tiers: map[string]bool{}, DefaultVersion: a.DefaultVersion,
+		Timeout: strconv.Itoa(a.TimeoutMS), MaxRequestBytes: strconv.FormatInt(a.MaxRequestBytes, 10), Auth: map[string]bool{}, Tiers: map[string]bool{}, DefaultVersion: a.DefaultVersion,
 		BackendAuthType: a.BackendAuthType, BackendAuthName: a.BackendAuthName, Tags: strings.Join(a.TagList(), ", ")}
 	var eps []string
 	for _, e := range a.EndpointList() {
@@ -397,7 +398,7 @@ func (p *Pages) update(c echo.Context) error {
 		Tags: form.Get("tags"), Visibility: form.Get("visibility"), Approval: form.Get("approval"), Timeout: form.Get("timeout_ms"),
 		Auth: map[string]bool{}, Tiers: map[string]bool{}, DefaultVersion: form.Get("default_version") == "on",
 		BackendAuthType: form.Get("backend_auth_type"), BackendAuthName: form.Get("backend_auth_name"),
-		CORSEnabled: form.Get("cors_enabled") == "on", CORSOrigins: form.Get("cors_origins")}
+		CORSEnabled: form.Get("cors_enabled") == "on", CORSOrigins: form.Get("cors_origins"), MaxRequestBytes: form.Get("max_request_bytes")}
 	for _, x := range form["auth"] {
 		f.Auth[x] = true
 	}
@@ -410,6 +411,13 @@ func (p *Pages) update(c echo.Context) error {
 		v.Errors["timeout_ms"] = "Give the timeout in whole milliseconds."
 		return p.renderShow(c, http.StatusBadRequest, v)
 	}
+	var maxBody int64 // empty: the default
+	if s := strings.TrimSpace(f.MaxRequestBytes); s != "" {
+		if maxBody, err = strconv.ParseInt(s, 10, 64); err != nil {
+			v.Errors["max_request_bytes"] = "Give the largest request body in whole bytes (0 for the default, 10 MiB)."
+			return p.renderShow(c, http.StatusBadRequest, v)
+		}
+	}
 	eps, tags, auth, tiers := splitList(f.Endpoints), splitList(f.Tags), form["auth"], form["tiers"]
 	if auth == nil {
 		auth = []string{}
@@ -420,7 +428,7 @@ func (p *Pages) update(c echo.Context) error {
 	cors := v.API.CORSPolicy()
 	cors.Enabled, cors.AllowOrigins = f.CORSEnabled, splitList(f.CORSOrigins)
 	in := catalog.APIInput{Name: &f.Name, Description: &f.Description, Endpoints: &eps, Balance: &f.Balance, Tags: &tags,
-		Visibility: &f.Visibility, Approval: &f.Approval, TimeoutMS: &timeout, Auth: &auth, Tiers: &tiers,
+		Visibility: &f.Visibility, Approval: &f.Approval, TimeoutMS: &timeout, MaxRequestBytes: &maxBody, Auth: &auth, Tiers: &tiers,
 		DefaultVersion: &f.DefaultVersion, CORS: &cors}
 	ba := catalog.BackendAuth{Type: f.BackendAuthType}
 	switch f.BackendAuthType {

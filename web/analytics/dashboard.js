@@ -34,6 +34,14 @@ async function get(path, q) {
 
 const fmt = (n) => (n === undefined || n === null ? "–" : Number(n).toLocaleString());
 
+// value shows a rule's number as people read it: fractions as percentages.
+const fractions = new Set(["error_rate", "quota_used", "backend_error_rate"]);
+function value(metric, v) {
+  if (v === undefined || v === null) return "–";
+  if (fractions.has(metric)) return (Math.round(v * 1000) / 10).toLocaleString() + "%";
+  return (Math.round(v * 100) / 100).toLocaleString();
+}
+
 function fill(id, rows) {
   const tbody = $(id).tBodies[0];
   tbody.replaceChildren();
@@ -123,15 +131,19 @@ async function load() {
   }
   try {
     const [rules, hist] = await Promise.all([get("alerts", "limit=200"), get("alerts/history")]);
-    const names = {};
-    for (const r of rules.items) names[r.id] = r.metric + " " + r.operator + " " + r.threshold + " over " + r.window;
+    const names = {}, metricOf = {};
+    for (const r of rules.items) {
+      metricOf[r.id] = r.metric;
+      names[r.id] = r.metric + " " + r.operator + " " + value(r.metric, r.threshold) + (r.metric === "quota_used" ? " (per quota period)" : " over " + r.window);
+    }
     fill("an-alerts", rules.items.map((r) => {
       const s = document.createElement("span");
       s.textContent = r.firing ? "firing" : "ok";
       if (r.firing) s.className = "an-firing";
-      return [names[r.id], r.api_id || "every API", s, String(r.last_value)];
+      return [names[r.id], r.api_id || "every API", s, value(r.metric, r.last_value), r.last_detail || ""];
     }));
-    fill("an-history", hist.items.map((e) => [new Date(e.at).toLocaleString(), names[e.rule_id] || e.rule_id, e.state, String(e.value), e.notified]));
+    fill("an-history", hist.items.map((e) => [new Date(e.at).toLocaleString(), names[e.rule_id] || e.rule_id, e.state,
+      value(metricOf[e.rule_id], e.value), e.detail || "", e.notified]));
   } catch (e) {
     fill("an-alerts", []);
   }

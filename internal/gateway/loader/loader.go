@@ -216,7 +216,7 @@ func (l *Loader) read(ctx context.Context) (snapshot.Config, error) {
 func apiConfig(ga catalog.GatewayAPI) snapshot.API {
 	a := ga.API
 	out := snapshot.API{ID: a.ID, OrgID: a.OrgID, Name: a.Name, Context: a.Context, Version: a.Version,
-		Default: a.DefaultVersion, State: string(a.State), Auth: a.AuthList(), Balance: a.Balance, TimeoutMS: a.TimeoutMS,
+		Default: a.DefaultVersion, State: string(a.State), Auth: a.AuthList(), Balance: a.Balance, TimeoutMS: a.TimeoutMS, MaxRequestBytes: a.MaxRequestBytes,
 		ValidateRequests: a.ValidateRequests, Spec: a.OpenAPI, Transforms: a.Transforms,
 		TLSCert: a.BackendTLSCert, TLSKey: ga.TLSKey, TLSCA: a.BackendTLSCA}
 	if a.LimitRequests > 0 {

@@ -77,6 +77,8 @@ type API struct {
 	Backends  []string
 	Balance   string
 	TimeoutMS int
+	// MaxRequestBytes caps a call's body (0: DefaultMaxRequestBytes).
+	MaxRequestBytes int64
 	// BackendHeader, when set, is added to every upstream request (a secret
 	// header or a prebuilt basic-auth Authorization).
 	BackendHeader      string

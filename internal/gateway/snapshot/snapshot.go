@@ -39,6 +39,9 @@ type Route struct {
 	API      *API
 	Backends []*url.URL
 	Timeout  time.Duration
+	// MaxBody is the largest request body passed to the backend (API's
+	// MaxRequestBytes, or the default).
+	MaxBody int64
 	// AcceptsKey, AcceptsToken and Open summarise API.Auth.
 	AcceptsKey, AcceptsToken, Open bool
 	// Handler proxies to the backend; set by the builder's NewProxy.
@@ -116,6 +119,9 @@ type Options struct {
 
 // DefaultTimeout applies when an API sets none.
 const DefaultTimeout = 30 * time.Second
+
+// DefaultMaxRequestBytes caps a request body when an API sets no limit.
+const DefaultMaxRequestBytes = 10 << 20
 
 // Build validates and compiles cfg. An error leaves the caller's current
 // snapshot in place (the loader keeps serving the last good one).
@@ -201,9 +207,12 @@ func compileRoute(api *API, opts Options) (*Route, error) {
 	if api.Context == "" || strings.Contains(api.Context, "/") {
 		return nil, fmt.Errorf("bad context %q", api.Context)
 	}
-	r := &Route{API: api, Timeout: DefaultTimeout, LimitKey: "api:" + api.ID}
+	r := &Route{API: api, Timeout: DefaultTimeout, MaxBody: DefaultMaxRequestBytes, LimitKey: "api:" + api.ID}
 	if api.TimeoutMS > 0 {
 		r.Timeout = time.Duration(api.TimeoutMS) * time.Millisecond
+	}
+	if api.MaxRequestBytes > 0 {
+		r.MaxBody = api.MaxRequestBytes
 	}
 	for _, a := range api.Auth {
 		switch a {

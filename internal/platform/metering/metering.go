@@ -19,6 +19,10 @@ type Event struct {
 	Latency        time.Duration
 	BytesIn        int64
 	BytesOut       int64
+	// BackendFailed is set when the gateway could not complete the call at the
+	// backend: connection refused or reset, or no answer in time (the 502 and
+	// 504 the gateway writes itself, not those the backend sends).
+	BackendFailed bool
 }
 
 // Meter receives events. Record must not block: an implementation whose buffer
