@@ -516,6 +516,7 @@ func (g *Gateway) mock(w http.ResponseWriter, r *http.Request, route *snapshot.R
 		h.Set("Content-Type", op.Mock.ContentType)
 	}
 	h.Set("X-Portico-Mock", "true")
+	isolateHeaders(h)
 	status := op.Mock.Status
 	if status == 0 {
 		status = http.StatusOK

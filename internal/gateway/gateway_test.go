@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -517,5 +518,57 @@ func TestQuotaExceededNamesTheQuota(t *testing.T) {
 	r := f.call("GET", "/pets/v1/pets", "apikey", "good-key")
 	if r.status != 429 || r.code != "quota_exceeded" || r.header.Get("Retry-After") == "" {
 		t.Fatalf("%d %s %v", r.status, r.body, r.header)
+	}
+}
+
+// TestProxiedDocumentsAreSandboxed: the gateway serves on Portico's own
+// origin, so an answer a browser renders as a document (HTML, SVG, XML, or
+// no type at all) comes with a CSP sandbox, added to the backend's own
+// policy; JSON does not; every answer, mocks included, forbids sniffing.
+func TestProxiedDocumentsAreSandboxed(t *testing.T) {
+	for _, tc := range []struct {
+		ct, own string
+		sandbox bool
+	}{
+		{"text/html; charset=utf-8", "", true},
+		{"image/svg+xml", "", true},
+		{"application/xml", "", true},
+		{"", "", true},
+		{"text/html", "default-src 'self'", true},
+		{"application/json", "", false},
+		{"text/plain", "", false},
+	} {
+		backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if tc.ct == "" {
+				w.Header()["Content-Type"] = nil // no type, and none sniffed
+			} else {
+				w.Header().Set("Content-Type", tc.ct)
+			}
+			if tc.own != "" {
+				w.Header().Set("Content-Security-Policy", tc.own)
+			}
+			io.WriteString(w, `<script>fetch("/admin")</script>`)
+		}))
+		g := New(Options{Log: slog.New(slog.DiscardHandler)})
+		if err := g.Load(snapshot.Config{Version: 1, APIs: []snapshot.API{{ID: "site", OrgID: "o", Context: "site", Version: "v1", Default: true,
+			State: snapshot.StatePublished, Backends: []string{backend.URL}}}}); err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		g.ServeHTTP(rec, httptest.NewRequest("GET", "/site/page", nil))
+		csp := rec.Header().Values("Content-Security-Policy")
+		sandboxed := slices.ContainsFunc(csp, func(v string) bool { return strings.HasPrefix(v, "sandbox") })
+		if rec.Code != 200 || sandboxed != tc.sandbox || rec.Header().Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%q: %d, CSP %q, nosniff %q; want sandbox %v", tc.ct, rec.Code, csp, rec.Header().Get("X-Content-Type-Options"), tc.sandbox)
+		}
+		if tc.own != "" && !slices.Contains(csp, tc.own) {
+			t.Errorf("the backend's own policy was dropped: %q", csp)
+		}
+		g.Close()
+		backend.Close()
+	}
+	f := newFixture(t)
+	if r := f.call("GET", "/proto/v1/pets/9"); r.header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("mock answer without nosniff: %v", r.header)
 	}
 }

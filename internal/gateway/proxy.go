@@ -13,6 +13,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -130,9 +131,63 @@ func (g *Gateway) newProxy(r *snapshot.Route) (http.Handler, error) {
 
 func modifyResponse(t snapshot.Transformer) func(*http.Response) error {
 	if t == nil {
-		return nil
+		return isolateResponse
 	}
-	return t.Response
+	return func(resp *http.Response) error {
+		if err := t.Response(resp); err != nil {
+			return err
+		}
+		return isolateResponse(resp)
+	}
+}
+
+// Proxied answers share the origin of Portico's own pages, so an answer a
+// browser would render as a document (HTML, SVG, XML) is put in a sandbox: an
+// opaque origin, where its scripts may run but cannot read Portico's pages or
+// ride its cookies. Other answers only lose content sniffing. The header
+// values are shared, read-only slices, so this costs no allocation.
+var (
+	sandboxCSP = []string{"sandbox allow-scripts allow-forms allow-popups allow-downloads"}
+	nosniff    = []string{"nosniff"}
+)
+
+// isolateHeaders adds the isolation headers to h, an answer's headers.
+func isolateHeaders(h http.Header) {
+	if _, ok := h["X-Content-Type-Options"]; !ok {
+		h["X-Content-Type-Options"] = nosniff
+	}
+	if activeContent(h.Get("Content-Type")) {
+		// Appended, never replacing the backend's own policy: browsers
+		// enforce every policy they are sent.
+		if own := h["Content-Security-Policy"]; len(own) == 0 {
+			h["Content-Security-Policy"] = sandboxCSP
+		} else {
+			h["Content-Security-Policy"] = append(own[:len(own):len(own)], sandboxCSP[0])
+		}
+	}
+}
+
+func isolateResponse(resp *http.Response) error {
+	isolateHeaders(resp.Header)
+	return nil
+}
+
+// activeContent reports whether a browser renders a media type as a
+// document that can run script. An answer without a type is treated as one:
+// with nosniff a browser will not guess, but older ones might.
+func activeContent(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	switch {
+	case mt == "":
+		return true
+	case mt == "text/html", mt == "application/xhtml+xml", mt == "image/svg+xml", mt == "text/xml",
+		mt == "application/xml", mt == "text/xsl", mt == "application/xslt+xml", mt == "application/pdf":
+		return true
+	case strings.HasSuffix(mt, "+xml"):
+		return true
+	}
+	return false
 }
 
 // routeProxy is a route's reverse proxy, keeping its backend pool reachable for
