@@ -3,10 +3,12 @@
 #
 #   1. tools: a C compiler for -race (installed with apt-get if missing)
 #   2. gofmt check (fails listing unformatted files)
-#   3. go vet ./...
+#   3. go vet ./... and staticcheck ./... (pinned, installed through the module proxy if missing)
 #   4. real servers up (scripts/testenv.sh: PostgreSQL, Redis, stripe-mock, Chromium)
 #   5. go test -race -count=1 -timeout 30m ./...  (streamed, also saved to test-artifacts/)
-#   6. servers down, whatever happened
+#   6. every fuzz target briefly (scripts/fuzz.sh, CI_FUZZTIME each, default 8s; 0 skips),
+#      only when testing ./... and go test passed
+#   7. servers down, whatever happened
 #
 # Usage: scripts/test.sh [PACKAGES...]          (default ./...)
 #   GOTESTFLAGS="-run TestX -v" scripts/test.sh ./internal/store/...
@@ -39,6 +41,22 @@ bash scripts/fmt-check.sh
 heading "go vet ./..."
 go vet "${packages[@]}"
 
+# staticcheck at a pinned version: the one on PATH if it is that version, else installed
+# through the module proxy into a cache directory outside the repository.
+STATICCHECK_VERSION=v0.8.2
+heading "staticcheck ${STATICCHECK_VERSION}"
+staticcheck_bin=$(command -v staticcheck || true)
+if [[ -z "$staticcheck_bin" ]] || ! "$staticcheck_bin" -version 2>/dev/null | grep -qF "(${STATICCHECK_VERSION#v})"; then
+	tools_dir="${XDG_CACHE_HOME:-$HOME/.cache}/portico-tools/staticcheck-${STATICCHECK_VERSION}"
+	staticcheck_bin="$tools_dir/staticcheck"
+	if [[ ! -x "$staticcheck_bin" ]]; then
+		GOBIN="$tools_dir" go install "honnef.co/go/tools/cmd/staticcheck@${STATICCHECK_VERSION}" ||
+			{ echo "could not install staticcheck ${STATICCHECK_VERSION}" >&2; exit 1; }
+	fi
+fi
+echo "$("$staticcheck_bin" -version)"
+"$staticcheck_bin" "${packages[@]}"
+
 heading "Test servers"
 # The trap is set before testenv_up so a half-started environment is cleaned up too.
 # INT/TERM turn into a normal exit, which runs the EXIT trap once.
@@ -58,11 +76,23 @@ status=0
 go test -race -count=1 -timeout 30m "${extra_flags[@]}" "${packages[@]}" 2>&1 |
 	tee test-artifacts/go-test.log || status=${PIPESTATUS[0]}
 
+fuzz_status=skipped
+if ((status == 0 && $# == 0)) && [[ "${CI_FUZZTIME:-8s}" != 0 ]]; then
+	heading "Fuzz targets, ${CI_FUZZTIME:-8s} each (scripts/fuzz.sh)"
+	if FUZZTIME="${CI_FUZZTIME:-8s}" bash scripts/fuzz.sh; then
+		fuzz_status=PASS
+	else
+		fuzz_status=FAIL
+		status=1
+	fi
+fi
+
 heading "Summary"
 if grep -qE '^(FAIL|--- FAIL|panic:)' test-artifacts/go-test.log; then
 	echo "Failures (full log: test-artifacts/go-test.log):"
 	grep -E '^(--- FAIL|FAIL|panic:)' test-artifacts/go-test.log | head -n 60
 fi
+echo "fuzz: $fuzz_status"
 if ((status == 0)); then
 	echo "go test: PASS"
 else

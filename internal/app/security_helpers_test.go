@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -188,6 +187,3 @@ func login(t *testing.T, s *apptest.Server, email, password string) *session {
 	}
 	return &session{c: b, csrf: tok}
 }
-
-// routeParam matches an Echo path parameter.
-var routeParam = regexp.MustCompile(`:([a-z_]+)`)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -26,9 +27,29 @@ import (
 // operations) are a few MB.
 const MaxSpecBytes = 10 << 20
 
-// maxYAMLNodes bounds the values an alias-laden YAML document may expand to
-// ("billion laughs").
-const maxYAMLNodes = 5_000_000
+// Limits on what one document may ask of the importer beyond its size. Each
+// guards a cost that grows faster than the document: YAML aliases expand
+// exponentially ("billion laughs"), and kin-openapi validates every component
+// schema together with everything it references, so a chain of definitions each
+// referring to the next costs the square of its length (2,000 links: ~3 s).
+const (
+	// MaxSpecPaths and MaxSpecOperations bound one API's paths and operations;
+	// the largest public specs have a few thousand.
+	MaxSpecPaths      = 5_000
+	MaxSpecOperations = 10_000
+	// MaxSpecRefs bounds the $refs in one document, counted in its text
+	// before it is parsed (a mention in a description counts too).
+	MaxSpecRefs = 100_000
+	// MaxRefDepth bounds how many definitions deep a chain of $refs goes
+	// before it comes back on itself (recursive schemas count once).
+	MaxRefDepth = 64
+	// MaxSpecDepth bounds the nesting of objects and lists.
+	MaxSpecDepth = 200
+	// maxYAMLAliasValues bounds the values YAML aliases may expand to, and
+	// maxYAMLNodes the values of the whole document.
+	maxYAMLAliasValues = 1_000_000
+	maxYAMLNodes       = 5_000_000
+)
 
 // Spec is a parsed, validated OpenAPI 3 document and what import learned from it.
 type Spec struct {
@@ -64,17 +85,23 @@ func ParseSpec(ctx context.Context, data []byte) (*Spec, error) {
 		return nil, specError("binary_spec", "The spec is not text: byte %d is not UTF-8 (an archive, image or other binary file?). Upload the .yaml or .json document itself.", i)
 	}
 
+	if off := nthIndex(data, []byte("$ref"), MaxSpecRefs+1); off >= 0 {
+		line, _ := lineCol(data, off)
+		return nil, specError("too_many_refs", "The spec has more than %d $refs; Portico refuses it ($ref number %d is on line %d).", MaxSpecRefs, MaxSpecRefs+1, line)
+	}
 	p := &parsed{raw: data}
-	jsonDoc, err := p.toJSON()
+	jsonDoc, tree, err := p.toJSON()
 	if err != nil {
 		return nil, err
 	}
-	var head struct {
-		OpenAPI any `json:"openapi"`
-		Swagger any `json:"swagger"`
-	}
-	if err := json.Unmarshal(jsonDoc, &head); err != nil {
+	top, ok := tree.(map[string]any)
+	if !ok {
 		return nil, specError("invalid_spec", "The spec must be an object with an openapi (or swagger) field at the top, not a list or a single value.")
+	}
+	head := struct{ OpenAPI, Swagger any }{top["openapi"], top["swagger"]}
+	// Before kin-openapi sees it: its cost grows faster than the document.
+	if err := p.checkShape(top); err != nil {
+		return nil, err
 	}
 	spec := &Spec{}
 	loader := openapi3.NewLoader()
@@ -98,8 +125,7 @@ func ParseSpec(ctx context.Context, data []byte) (*Spec, error) {
 		default:
 			return nil, p.locate(specError("unsupported_version", "openapi %q is not a version Portico imports: use 3.0.x or 3.1.x (or Swagger 2.0)", v), "openapi")
 		}
-		doc, err = loader.LoadFromData(jsonDoc)
-		if err != nil {
+		if err := guard("reading", func() (err error) { doc, err = loader.LoadFromData(jsonDoc); return err }); err != nil {
 			return nil, p.explain(err)
 		}
 	case head.Swagger != nil:
@@ -111,15 +137,14 @@ func ParseSpec(ctx context.Context, data []byte) (*Spec, error) {
 		if err := json.Unmarshal(jsonDoc, &d2); err != nil {
 			return nil, p.explain(err)
 		}
-		doc, err = openapi2conv.ToV3WithLoader(&d2, loader, nil)
-		if err != nil {
+		if err := guard("converting", func() (err error) { doc, err = openapi2conv.ToV3WithLoader(&d2, loader, nil); return err }); err != nil {
 			return nil, p.explain(err)
 		}
 		spec.Notes = append(spec.Notes, "Converted from Swagger 2.0 to OpenAPI 3.0.")
 	default:
 		return nil, specError("not_openapi", "The document has no openapi or swagger field at the top, so it is not an OpenAPI document. Add openapi: \"3.0.3\" (or swagger: \"2.0\").")
 	}
-	if err := doc.Validate(ctx, openapi3.DisableExamplesValidation()); err != nil {
+	if err := guard("validating", func() error { return doc.Validate(ctx, openapi3.DisableExamplesValidation()) }); err != nil {
 		return nil, p.explain(err)
 	}
 	if doc.Paths == nil {
@@ -130,6 +155,32 @@ func ParseSpec(ctx context.Context, data []byte) (*Spec, error) {
 	}
 	spec.Doc = doc
 	return spec, nil
+}
+
+// guard runs a kin-openapi step. The library panics on some malformed
+// documents (FuzzParseSpec found a null path item in Swagger 2.0), and a
+// document must never crash its request: the panic becomes a 400. Shapes known
+// to panic are refused earlier, with their place, by checkShape.
+func guard(step string, fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = specError("unreadable_spec", "The spec could not be read: %s it failed on a part of unexpected shape. Check it with an OpenAPI validator.", step)
+		}
+	}()
+	return fn()
+}
+
+// nthIndex is the offset of the nth occurrence of sep in b, or -1.
+func nthIndex(b, sep []byte, n int) int {
+	off := 0
+	for ; n > 0; n-- {
+		i := bytes.Index(b[off:], sep)
+		if i < 0 {
+			return -1
+		}
+		off += i + len(sep)
+	}
+	return off - len(sep)
 }
 
 // notes31 reports the OpenAPI 3.1 features Portico keeps but does not act on.
@@ -167,38 +218,39 @@ type parsed struct {
 }
 
 // toJSON returns the document as JSON for kin-openapi, whose JSON path is much
-// faster than its YAML one. JSON input passes through untouched.
-func (p *parsed) toJSON() ([]byte, error) {
+// faster than its YAML one, and as plain values for the shape checks. JSON input
+// passes through untouched.
+func (p *parsed) toJSON() ([]byte, any, error) {
 	trimmed := bytes.TrimSpace(p.raw)
 	if trimmed[0] == '{' || trimmed[0] == '[' {
-		if json.Valid(trimmed) {
-			return trimmed, nil
-		}
 		var v any
 		err := json.Unmarshal(trimmed, &v)
+		if err == nil {
+			return trimmed, v, nil
+		}
 		var syn *json.SyntaxError
 		if errors.As(err, &syn) {
 			line, col := lineCol(p.raw, int(syn.Offset)+len(p.raw)-len(bytes.TrimLeft(p.raw, " \t\r\n")))
-			return nil, specError("invalid_json", "The spec is not valid JSON: line %d, column %d: %s.", line, col, syn.Error())
+			return nil, nil, specError("invalid_json", "The spec is not valid JSON: line %d, column %d: %s.", line, col, syn.Error())
 		}
 		// Not JSON after all (a YAML flow mapping?): read it as YAML.
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(p.raw, &root); err != nil {
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		return nil, specError("invalid_yaml", "The spec is not valid YAML or JSON: %s.", msg)
+		return nil, nil, specError("invalid_yaml", "The spec is not valid YAML or JSON: %s.", msg)
 	}
 	p.tree, p.done = &root, true
 	c := converter{}
 	v, err := c.value(&root, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out, err := json.Marshal(v)
 	if err != nil {
-		return nil, specError("invalid_yaml", "The spec holds a value JSON cannot represent: %v.", err)
+		return nil, nil, specError("invalid_yaml", "The spec holds a value JSON cannot represent: %v.", err)
 	}
-	return out, nil
+	return out, v, nil
 }
 
 func lineCol(b []byte, off int) (int, int) {
@@ -212,12 +264,26 @@ func lineCol(b []byte, off int) (int, int) {
 
 // converter turns a YAML node tree into plain JSON-able values: string keys
 // always (YAML's 200: is a number key), scalars typed by their resolved tag.
-type converter struct{ n int }
+// yaml.v3 keeps aliases as nodes in the tree; expanding them here is where a
+// "billion laughs" document would explode, so expansion is counted.
+type converter struct {
+	n       int
+	aliased int        // values produced by expanding aliases
+	alias   *yaml.Node // the outermost alias being expanded, named in the refusal
+}
 
 func (c *converter) value(n *yaml.Node, depth int) (any, error) {
 	c.n++
-	if c.n > maxYAMLNodes || depth > 200 {
-		return nil, specError("invalid_yaml", "The spec expands to too many values (aliases nested too deep?); Portico refuses it.")
+	if c.alias != nil {
+		c.aliased++
+		if c.aliased > maxYAMLAliasValues {
+			return nil, specError("yaml_alias_expansion", "The spec's YAML aliases expand to more than %d values (a \"billion laughs\" document?) at line %d (alias *%s); Portico refuses it.", maxYAMLAliasValues, c.alias.Line, c.alias.Value)
+		}
+	}
+	// Deep nesting gets its own message, with the path, from checkShape; this
+	// bound only keeps the recursion finite.
+	if c.n > maxYAMLNodes || depth > 5*MaxSpecDepth {
+		return nil, specError("invalid_yaml", "The spec expands to more than %d values or nests too deep; Portico refuses it.", maxYAMLNodes)
 	}
 	switch n.Kind {
 	case yaml.DocumentNode:
@@ -226,6 +292,10 @@ func (c *converter) value(n *yaml.Node, depth int) (any, error) {
 		}
 		return c.value(n.Content[0], depth+1)
 	case yaml.AliasNode:
+		if c.alias == nil {
+			c.alias = n
+			defer func() { c.alias = nil }()
+		}
 		return c.value(n.Alias, depth+1)
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
@@ -406,6 +476,9 @@ var (
 // where. The library's errors are plain text, so the location is recovered by
 // finding the offending piece in the document's node tree.
 func (p *parsed) explain(err error) error {
+	if e, ok := apperr.As(err); ok {
+		return e
+	}
 	msg := strings.TrimSpace(err.Error())
 	msg = strings.TrimPrefix(msg, "failed to unmarshal data: ")
 	if i := strings.Index(msg, "yaml error: "); i >= 0 && strings.HasPrefix(msg, "json error:") {
@@ -541,6 +614,376 @@ func kindMatches(v *yaml.Node, want string) bool {
 		return v.Kind == yaml.ScalarNode && v.ShortTag() == "!!bool"
 	}
 	return true
+}
+
+// specMethods are the keys of a path item that are operations.
+var specMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace", "query"}
+
+// checkShape refuses documents whose shape would make validation slow or deep
+// before kin-openapi sees them: nesting, the number of paths, operations and
+// $refs, chains of $refs that never end in a definition, and chains that go too
+// many definitions deep. Each refusal says what and where.
+func (p *parsed) checkShape(top map[string]any) error {
+	w := shapeWalker{refs: map[string]bool{}}
+	if err := w.walk(top, 0); err != nil {
+		return p.locateShape(err)
+	}
+	if paths, ok := top["paths"].(map[string]any); ok {
+		if len(paths) > MaxSpecPaths {
+			return p.locate(specError("too_many_paths", "The spec has %d paths; Portico imports up to %d per API: split it into several APIs", len(paths), MaxSpecPaths), "paths")
+		}
+		ops := 0
+		keys := slices.Sorted(maps.Keys(paths))
+		for _, k := range keys {
+			if strings.HasPrefix(k, "x-") {
+				continue // an extension, not a path
+			}
+			m, ok := paths[k].(map[string]any)
+			if !ok {
+				return p.locate(specError("invalid_spec_type", "A path item must be an object, not %s", jsonKind(paths[k])), "paths", k)
+			}
+			for _, method := range specMethods {
+				if v, ok := m[method]; ok {
+					if _, isObj := v.(map[string]any); !isObj {
+						return p.locate(specError("invalid_spec_type", "An operation must be an object, not %s", jsonKind(v)), "paths", k, method)
+					}
+					ops++
+				}
+			}
+		}
+		if ops > MaxSpecOperations {
+			return p.locate(specError("too_many_operations", "The spec has %d operations; Portico imports up to %d per API: split it into several APIs", ops, MaxSpecOperations), "paths")
+		}
+	}
+	g := refGraph{root: top, nodes: map[string]*refNode{}, budget: 4*w.values + 100_000}
+	refs := make([]string, 0, len(w.refs))
+	for r := range w.refs {
+		refs = append(refs, r)
+	}
+	sort.Strings(refs) // the same document gets the same message
+	for _, r := range refs {
+		if err := g.visit(r); err != nil {
+			return p.refError(err)
+		}
+	}
+	return nil
+}
+
+// jsonKind names the kind of a plain value for messages.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null (nothing)"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "a list"
+	case string:
+		return "a string"
+	case bool:
+		return "true or false"
+	}
+	return "a number"
+}
+
+// shapeError is a refusal found by walking the plain values; its location is
+// added from the YAML tree.
+type shapeError struct {
+	err  *apperr.Error
+	path []string
+}
+
+func (e *shapeError) Error() string { return e.err.Message }
+
+// locateShape turns a shapeError into the 400 with its path and line; long
+// paths are shortened in the middle.
+func (p *parsed) locateShape(err error) error {
+	var se *shapeError
+	if !errors.As(err, &se) {
+		return err
+	}
+	line := lineOf(p.ensureTree(), se.path...)
+	shown := se.path
+	if len(shown) > 8 {
+		shown = append(append(slices.Clone(shown[:5]), "…"), shown[len(shown)-2:]...)
+	}
+	se.err.Message += where(shown, line) + "."
+	return se.err
+}
+
+// shapeWalker counts values and collects the document's local $refs.
+type shapeWalker struct {
+	path   []string
+	values int
+	nrefs  int
+	refs   map[string]bool
+}
+
+func (w *shapeWalker) walk(v any, depth int) error {
+	w.values++
+	if depth > MaxSpecDepth {
+		return &shapeError{err: specError("spec_too_deep", "The spec nests objects and lists more than %d levels deep", MaxSpecDepth), path: slices.Clone(w.path)}
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			w.path = append(w.path, k)
+			if ref, ok := e.(string); ok && k == "$ref" {
+				// Counted again here: JSON may spell the key \u0024ref.
+				if w.nrefs++; w.nrefs > MaxSpecRefs {
+					return &shapeError{err: specError("too_many_refs", "The spec has more than %d $refs", MaxSpecRefs), path: slices.Clone(w.path)}
+				}
+				if strings.HasPrefix(ref, "#") {
+					w.refs[ref] = true
+				}
+			}
+			if err := w.walk(e, depth+1); err != nil {
+				return err
+			}
+			w.path = w.path[:len(w.path)-1]
+		}
+	case []any:
+		for i, e := range v {
+			w.path = append(w.path, strconv.Itoa(i))
+			if err := w.walk(e, depth+1); err != nil {
+				return err
+			}
+			w.path = w.path[:len(w.path)-1]
+		}
+	}
+	return nil
+}
+
+// refGraph is the graph of the document's local $refs: an edge from a ref to
+// each ref inside what it points at. Its strongly connected components are the
+// recursive definitions (a tree node whose children are tree nodes), which are
+// fine; their number along the longest path is how deep the $refs go.
+type refGraph struct {
+	root   any
+	nodes  map[string]*refNode
+	budget int // values left to walk inside targets: nested targets are walked again
+	index  int
+	stack  []*refNode
+}
+
+type refNode struct {
+	ref     string
+	out     []string
+	alias   bool // the target is itself only a $ref
+	index   int  // Tarjan's order, 0 = not visited yet
+	low     int
+	onStack bool
+	depth   int      // definitions along the deepest chain from here, once its component is done
+	next    *refNode // the next link of that chain
+}
+
+// refChainError reports a chain of $refs that ends nowhere or goes too deep.
+type refChainError struct {
+	code  string
+	chain []string
+	depth int
+}
+
+func (e *refChainError) Error() string { return e.code }
+
+func (g *refGraph) node(ref string) (*refNode, error) {
+	if n, ok := g.nodes[ref]; ok {
+		return n, nil
+	}
+	n := &refNode{ref: ref}
+	g.nodes[ref] = n
+	target, ok := pointer(g.root, ref)
+	if !ok {
+		return n, nil // kin-openapi reports the unresolved $ref with its place
+	}
+	if m, ok := target.(map[string]any); ok {
+		if r, ok := m["$ref"].(string); ok {
+			n.alias = true
+			if strings.HasPrefix(r, "#") {
+				n.out = append(n.out, r)
+			}
+		}
+	}
+	if !n.alias {
+		var collect func(v any) bool
+		collect = func(v any) bool {
+			if g.budget--; g.budget < 0 {
+				return false
+			}
+			switch v := v.(type) {
+			case map[string]any:
+				for k, e := range v {
+					if r, ok := e.(string); ok && k == "$ref" && strings.HasPrefix(r, "#") {
+						n.out = append(n.out, r)
+					} else if !collect(e) {
+						return false
+					}
+				}
+			case []any:
+				for _, e := range v {
+					if !collect(e) {
+						return false
+					}
+				}
+			}
+			return true
+		}
+		if !collect(target) {
+			return nil, &refChainError{code: "too_many_refs", chain: []string{ref}}
+		}
+	}
+	return n, nil
+}
+
+// visit runs Tarjan's algorithm from ref. Components are completed in reverse
+// topological order, so each one's depth is known from those it reaches.
+func (g *refGraph) visit(ref string) error {
+	n, err := g.node(ref)
+	if err != nil || n.index != 0 {
+		return err
+	}
+	g.index++
+	n.index, n.low = g.index, g.index
+	g.stack = append(g.stack, n)
+	n.onStack = true
+	for _, r := range n.out {
+		m, err := g.node(r)
+		if err != nil {
+			return err
+		}
+		if m.index == 0 {
+			if err := g.visit(r); err != nil {
+				return err
+			}
+			n.low = min(n.low, m.low)
+		} else if m.onStack {
+			n.low = min(n.low, m.index)
+		}
+	}
+	if n.low != n.index {
+		return nil
+	}
+	var comp []*refNode
+	for {
+		m := g.stack[len(g.stack)-1]
+		g.stack = g.stack[:len(g.stack)-1]
+		m.onStack = false
+		comp = append(comp, m)
+		if m == n {
+			break
+		}
+	}
+	inComp := func(r string) bool { return slices.ContainsFunc(comp, func(m *refNode) bool { return m.ref == r }) }
+	allAlias, cyclic := true, len(comp) > 1
+	depth, next := 0, (*refNode)(nil)
+	for _, m := range comp {
+		allAlias = allAlias && m.alias
+		for _, r := range m.out {
+			if inComp(r) {
+				cyclic = true
+				continue
+			}
+			if o := g.nodes[r]; o.depth > depth {
+				depth, next = o.depth, o
+			}
+		}
+	}
+	if cyclic && allAlias {
+		chain := []string{}
+		for m := n; len(chain) <= len(comp); m = g.nodes[m.out[0]] {
+			chain = append(chain, m.ref)
+		}
+		return &refChainError{code: "ref_cycle", chain: chain}
+	}
+	for _, m := range comp {
+		m.depth, m.next = depth+1, next
+	}
+	if depth+1 > MaxRefDepth {
+		var chain []string
+		for m := n; m != nil; m = m.next {
+			chain = append(chain, m.ref)
+		}
+		return &refChainError{code: "ref_too_deep", chain: chain, depth: depth + 1}
+	}
+	return nil
+}
+
+// refError words a refChainError, located at the first $ref of its chain.
+func (p *parsed) refError(err error) error {
+	var ce *refChainError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	var e *apperr.Error
+	switch ce.code {
+	case "ref_cycle":
+		e = specError("ref_cycle", "The $ref chain %s goes round in a circle without reaching a definition", strings.Join(ce.chain, " → "))
+	case "ref_too_deep":
+		shown := ce.chain
+		if len(shown) > 6 {
+			shown = append(append(slices.Clone(shown[:3]), "…"), shown[len(shown)-2:]...)
+		}
+		e = specError("ref_too_deep", "The spec's $refs go %d definitions deep (%s); Portico follows up to %d", ce.depth, strings.Join(shown, " → "), MaxRefDepth)
+	default:
+		e = specError("too_many_refs", "The spec's $refs point into each other's definitions too often (at %s)", ce.chain[0])
+		if path, line, ok := findRef(p.ensureTree(), ce.chain[0]); ok {
+			e.Message += where(path, line)
+		}
+		e.Message += "."
+		return e
+	}
+	// The chain's first definition, where the user has to look.
+	path := pointerPath(ce.chain[0])
+	e.Message += where(path, lineOf(p.ensureTree(), path...)) + "."
+	return e
+}
+
+// pointerPath is the keys of a local $ref: "#/components/schemas/a~1b" is
+// components, schemas, a/b.
+func pointerPath(ref string) []string {
+	frag := strings.TrimPrefix(ref, "#")
+	if u, err := url.PathUnescape(frag); err == nil {
+		frag = u
+	}
+	if !strings.HasPrefix(frag, "/") || frag == "/" {
+		return nil
+	}
+	toks := strings.Split(frag[1:], "/")
+	for i, t := range toks {
+		toks[i] = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
+	}
+	return toks
+}
+
+// pointer resolves a local $ref ("#/components/schemas/Pet") in plain values.
+func pointer(root any, ref string) (any, bool) {
+	frag := strings.TrimPrefix(ref, "#")
+	if frag == "" || frag == "/" {
+		return root, true
+	}
+	if !strings.HasPrefix(frag, "/") && !strings.HasPrefix(frag, "%2F") && !strings.HasPrefix(frag, "%2f") {
+		return nil, false
+	}
+	cur := root
+	for _, tok := range pointerPath(ref) {
+		switch c := cur.(type) {
+		case map[string]any:
+			v, ok := c[tok]
+			if !ok {
+				return nil, false
+			}
+			cur = v
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil, false
+			}
+			cur = c[i]
+		default:
+			return nil, false
+		}
+	}
+	return cur, true
 }
 
 // Imported is what an API takes from a spec.

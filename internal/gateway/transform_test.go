@@ -93,7 +93,7 @@ func TestJSONToXMLBackendRoundTrip(t *testing.T) {
 	}
 	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ct := r.Header.Get("Content-Type"); ct != "application/xml" {
-			http.Error(w, "want XML, got "+ct, 415)
+			http.Error(w, "want XML, got "+ct, http.StatusUnsupportedMediaType)
 			return
 		}
 		if err := xml.NewDecoder(r.Body).Decode(&got); err != nil {

@@ -493,7 +493,7 @@ func TestConcurrentDuplicateProvisionsCreateOneResource(t *testing.T) {
 		if err != nil || org.Slug != "dup-app" {
 			t.Fatalf("organisation %+v %v", org, err)
 		}
-		if _, err := e.s.App.Accounts().OrgBySlug(context.Background(), "heroku-0a1b2c3d0000"); err == nil {
+		if _, err := e.s.App.Accounts().OrgBySlug(context.Background(), "heroku-0a1b2c3d000040008000000000000005"); err == nil {
 			t.Fatal("a duplicate made a second organisation")
 		}
 	})

@@ -265,7 +265,10 @@ func (s *Service) Provision(ctx context.Context, in ProvisionRequest) (Answer, e
 	if base == "" {
 		base = account.Slugify(in.Name)
 	}
-	fallback := "heroku-" + strings.ReplaceAll(id, "-", "")[:12]
+	// The whole uuid (39 characters, within the 40 a slug may have): a prefix
+	// is shared by other add-ons often enough to fail a provision for good
+	// (FuzzProvision found two uuids with the same first 12 digits).
+	fallback := "heroku-" + strings.ReplaceAll(id, "-", "")
 	names := []string{fallback}
 	if base != "" && base != fallback {
 		names = []string{strings.Trim(truncate(base, 40), "-"), fallback}

@@ -87,7 +87,7 @@ func claims(t testing.TB, s *apptest.Server, token string) (string, map[string]a
 	}
 	var set jose.JSONWebKeySet
 	r.JSON(t, &set)
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256})
 	if err != nil {
 		t.Fatalf("parse JWT: %v", err)
 	}

@@ -40,11 +40,12 @@ type Row struct {
 	UpdatedAt   time.Time
 }
 
-func (r *Row) row() *Row { return r }
+// JobRow gives the worker the shared columns of a module's job.
+func (r *Row) JobRow() *Row { return r }
 
 // Job is a module's job model: a struct embedding Row, with a TableName.
 type Job interface {
-	row() *Row
+	JobRow() *Row
 	TableName() string
 }
 
@@ -112,7 +113,7 @@ func (w *Worker[J, P]) RunDue(ctx context.Context) {
 		if err != nil || !ok {
 			continue
 		}
-		j.row().Attempts++
+		j.JobRow().Attempts++
 		w.run(ctx, j)
 	}
 }
@@ -120,7 +121,7 @@ func (w *Worker[J, P]) RunDue(ctx context.Context) {
 // claim takes a due job for this node; false when another node took it first.
 func (w *Worker[J, P]) claim(ctx context.Context, j P, now time.Time) (bool, error) {
 	res := w.Store.DB(ctx).Table(j.TableName()).
-		Where("id = ? AND state = ? AND (locked_until IS NULL OR locked_until < ?)", j.row().ID, Pending, now).
+		Where("id = ? AND state = ? AND (locked_until IS NULL OR locked_until < ?)", j.JobRow().ID, Pending, now).
 		Updates(map[string]any{"locked_until": now.Add(w.Lease), "attempts": gorm.Expr("attempts + 1"), "updated_at": now})
 	if res.Error != nil {
 		return false, fmt.Errorf("%s: claim job: %w", w.Name, res.Error)
@@ -130,9 +131,9 @@ func (w *Worker[J, P]) claim(ctx context.Context, j P, now time.Time) (bool, err
 
 // update changes a pending job; a job cancelled meanwhile stays cancelled.
 func (w *Worker[J, P]) update(ctx context.Context, j P, cols map[string]any) {
-	err := w.Store.DB(ctx).Table(j.TableName()).Where("id = ? AND state = ?", j.row().ID, Pending).Updates(cols).Error
+	err := w.Store.DB(ctx).Table(j.TableName()).Where("id = ? AND state = ?", j.JobRow().ID, Pending).Updates(cols).Error
 	if err != nil {
-		w.Log.WarnContext(ctx, w.Name+": recording a job's outcome failed", "job", j.row().ID, "err", err)
+		w.Log.WarnContext(ctx, w.Name+": recording a job's outcome failed", "job", j.JobRow().ID, "err", err)
 	}
 }
 
@@ -140,7 +141,7 @@ func (w *Worker[J, P]) run(ctx context.Context, j P) {
 	jctx, cancel := context.WithTimeout(ctx, w.Lease/2)
 	err := w.Step(jctx, j)
 	cancel()
-	r, now := j.row(), w.Now()
+	r, now := j.JobRow(), w.Now()
 	attrs := []any{"job", r.ID, "kind", r.Kind, "attempts", r.Attempts}
 	if w.Attrs != nil {
 		attrs = append(attrs, w.Attrs(j)...)
