@@ -33,17 +33,26 @@ var tokenAlgorithms = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS5
 // tokenCache remembers verified tokens until they expire. Revocation is still
 // checked against the snapshot on every call. Bounded: when full it forgets
 // entries (expired first), so a flood of distinct tokens cannot grow it.
+// Entries are keyed by the token's SHA-256, not the token: a JWT is most of a
+// kilobyte, and a full cache of them held over 100 MB (measured by the soak).
 type tokenCache struct {
 	mu  sync.RWMutex
-	m   map[string]verifiedToken
+	m   map[tokenKey]verifiedToken
 	max int
 }
 
-func newTokenCache(max int) *tokenCache { return &tokenCache{m: map[string]verifiedToken{}, max: max} }
+type tokenKey [sha256.Size]byte
+
+func newTokenCache(max int) *tokenCache {
+	return &tokenCache{m: map[tokenKey]verifiedToken{}, max: max}
+}
+
+func keyOf(tok string) tokenKey { return sha256.Sum256([]byte(tok)) }
 
 func (c *tokenCache) get(tok string, now time.Time) (verifiedToken, bool) {
+	k := keyOf(tok)
 	c.mu.RLock()
-	v, ok := c.m[tok]
+	v, ok := c.m[k]
 	c.mu.RUnlock()
 	if !ok || !now.Before(v.expires) {
 		return verifiedToken{}, false
@@ -64,12 +73,12 @@ func (c *tokenCache) put(tok string, v verifiedToken, now time.Time) {
 			}
 		}
 	}
-	c.m[tok] = v
+	c.m[keyOf(tok)] = v
 }
 
 func (c *tokenCache) clear() {
 	c.mu.Lock()
-	c.m = map[string]verifiedToken{}
+	c.m = map[tokenKey]verifiedToken{}
 	c.mu.Unlock()
 }
 
