@@ -9,28 +9,12 @@ import (
 
 	"portico/internal/platform/apperr"
 	"portico/internal/platform/netguard"
+	"portico/internal/platform/period"
 )
 
 // quotaPeriods are the tier periods quota_used watches: shorter ones refill
 // before an alert could help.
 var quotaPeriods = []string{"hour", "day", "month"}
-
-// quotaWindow is the UTC window of a period containing now. It must agree
-// with the gateway's ratelimit.Window, which analytics may not import.
-func quotaWindow(per string, now time.Time) (start, end time.Time) {
-	now = now.UTC()
-	switch per {
-	case "hour":
-		start = now.Truncate(time.Hour)
-		return start, start.Add(time.Hour)
-	case "day":
-		start = time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-		return start, start.AddDate(0, 0, 1)
-	default: // month
-		start = time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
-		return start, start.AddDate(0, 1, 0)
-	}
-}
 
 // quotaUsed is the largest fraction of its quota any active subscription of
 // the rule's API (or organisation) has used in its current quota period, and
@@ -55,7 +39,7 @@ func (s *Service) quotaUsed(ctx context.Context, r Rule, now time.Time) (reading
 		if len(these) == 0 {
 			continue
 		}
-		start, end := quotaWindow(per, now)
+		start, end := period.Window(per, now)
 		used, err := s.repo.quotaUsage(ctx, r.OrgID, r.APIID, start.Unix(), end.Unix())
 		if err != nil {
 			return reading{}, err

@@ -11,6 +11,7 @@ import (
 	"portico/internal/access"
 	"portico/internal/account"
 	"portico/internal/catalog"
+	"portico/internal/platform/period"
 	"portico/internal/platform/render"
 )
 
@@ -54,14 +55,9 @@ type usageView struct {
 // per-second tiers.
 func windowStart(now time.Time, per string) (time.Time, bool) {
 	switch per {
-	case "minute":
-		return now.Truncate(time.Minute), true
-	case "hour":
-		return now.Truncate(time.Hour), true
-	case "day":
-		return time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC), true
-	case "month":
-		return time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC), true
+	case "minute", "hour", "day", "month":
+		start, _ := period.Window(per, now)
+		return start, true
 	}
 	return time.Time{}, false
 }

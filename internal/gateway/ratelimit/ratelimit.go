@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"portico/internal/platform/period"
 )
 
 // Result is a limiter's decision and what the RateLimit-* headers report.
@@ -28,28 +30,7 @@ type Limiter interface {
 
 // Window returns the fixed window containing now for a period: "second",
 // "minute", "hour", "day" (UTC) or "month" (calendar month, UTC).
-func Window(per string, now time.Time) (start, end time.Time) {
-	now = now.UTC()
-	switch per {
-	case "second":
-		start = now.Truncate(time.Second)
-		return start, start.Add(time.Second)
-	case "minute":
-		start = now.Truncate(time.Minute)
-		return start, start.Add(time.Minute)
-	case "hour":
-		start = now.Truncate(time.Hour)
-		return start, start.Add(time.Hour)
-	case "day":
-		start = time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-		return start, start.AddDate(0, 0, 1)
-	case "month":
-		start = time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
-		return start, start.AddDate(0, 1, 0)
-	}
-	start = now.Truncate(time.Minute)
-	return start, start.Add(time.Minute)
-}
+func Window(per string, now time.Time) (start, end time.Time) { return period.Window(per, now) }
 
 const shards = 64
 
