@@ -5,22 +5,20 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"net/mail"
-	"net/smtp"
 	"net/url"
 	"strings"
 	"time"
 
 	"portico/internal/account"
 	"portico/internal/platform/apperr"
+	mailer "portico/internal/platform/mail"
 	"portico/internal/platform/netguard"
 )
 
@@ -359,7 +357,7 @@ func (s *Service) notify(ctx context.Context, r Rule, ev AlertEvent, subscriptio
 		out = append(out, "webhook: "+s.sendWebhook(ctx, r, n))
 	}
 	if r.Email != "" {
-		out = append(out, "email: "+s.sendEmail(r, n))
+		out = append(out, "email: "+s.sendEmail(ctx, r, n))
 	}
 	return strings.Join(out, "; ")
 }
@@ -394,47 +392,27 @@ func (s *Service) sendWebhook(ctx context.Context, r Rule, n Notification) strin
 	return fmt.Sprint(resp.StatusCode)
 }
 
-func (s *Service) sendEmail(r Rule, n Notification) string {
+func (s *Service) sendEmail(ctx context.Context, r Rule, n Notification) string {
 	if s.opts.SMTPURL == "" {
 		return "not sent: SMTP_URL is not set"
 	}
-	u, err := url.Parse(s.opts.SMTPURL)
+	host := "localhost"
+	if b, err := url.Parse(s.opts.BaseURL); err == nil && b.Hostname() != "" {
+		host = b.Hostname()
+	}
+	m, err := mailer.New(s.opts.SMTPURL, "Portico alerts <portico-alerts@"+host+">")
 	if err != nil {
 		return "not sent: bad SMTP_URL"
 	}
-	host := u.Hostname()
-	from := "portico-alerts@" + host
-	if b, err := url.Parse(s.opts.BaseURL); err == nil && b.Hostname() != "" {
-		from = "portico-alerts@" + b.Hostname()
-	}
 	subject := fmt.Sprintf("[Portico] %s %s %v: %s", r.Metric, r.Operator, r.Threshold, n.State)
-	var msg bytes.Buffer
-	fmt.Fprintf(&msg, "From: %s\r\nTo: %s\r\nSubject: %s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n", from, r.Email, subject)
-	fmt.Fprintf(&msg, "Alert %s is %s.\r\n\r\n%s over the last %s: %v (threshold %s %v).\r\nAPI: %s\r\nAt: %s\r\n",
+	var body strings.Builder
+	fmt.Fprintf(&body, "Alert %s is %s.\n\n%s over the last %s: %v (threshold %s %v).\nAPI: %s\nAt: %s\n",
 		r.ID, n.State, r.Metric, n.Window, n.Value, r.Operator, r.Threshold, orAll(r.APIID), n.At.Format(time.RFC3339))
 	if n.Detail != "" {
-		fmt.Fprintf(&msg, "Detail: %s\r\n", n.Detail)
+		fmt.Fprintf(&body, "Detail: %s\n", n.Detail)
 	}
-	fmt.Fprintf(&msg, "\r\n%s\r\n", n.URL)
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"smtps": "465"}[u.Scheme]
-		if port == "" {
-			port = "587"
-		}
-	}
-	addr := net.JoinHostPort(host, port)
-	var auth smtp.Auth
-	if u.User != nil {
-		pw, _ := u.User.Password()
-		auth = smtp.PlainAuth("", u.User.Username(), pw, host)
-	}
-	if u.Scheme == "smtps" {
-		err = sendMailTLS(addr, host, auth, from, r.Email, msg.Bytes())
-	} else {
-		err = smtp.SendMail(addr, auth, from, []string{r.Email}, msg.Bytes())
-	}
-	if err != nil {
+	fmt.Fprintf(&body, "\n%s\n", n.URL)
+	if err := m.Send(ctx, r.Email, subject, body.String()); err != nil {
 		s.log.Warn("analytics: alert e-mail failed", "rule_id", r.ID, "err", err)
 		return "failed"
 	}
@@ -446,41 +424,6 @@ func orAll(apiID string) string {
 		return "every API"
 	}
 	return apiID
-}
-
-func sendMailTLS(addr, host string, auth smtp.Auth, from, to string, msg []byte) error {
-	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr, &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12})
-	if err != nil {
-		return err
-	}
-	c, err := smtp.NewClient(conn, host)
-	if err != nil {
-		conn.Close()
-		return err
-	}
-	defer c.Close()
-	if auth != nil {
-		if err := c.Auth(auth); err != nil {
-			return err
-		}
-	}
-	if err := c.Mail(from); err != nil {
-		return err
-	}
-	if err := c.Rcpt(to); err != nil {
-		return err
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(msg); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return c.Quit()
 }
 
 func newPost(ctx context.Context, u string, body []byte) (*http.Request, error) {

@@ -5,11 +5,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"portico/internal/platform/apperr"
+	"portico/internal/platform/mail/mailtest"
 	"portico/internal/store"
 	"portico/internal/store/storetest"
 )
@@ -54,9 +56,11 @@ func TestAlertFiresOnceRepeatsOnlyAfterClearingAndSignsItsWebhook(t *testing.T) 
 		defer srv.Close()
 		clock := time.Now().UTC().Truncate(time.Minute).Add(30 * time.Second)
 		f.svc.opts.Now = func() time.Time { return clock }
+		smtpd := mailtest.Start(t)
+		f.svc.opts.SMTPURL = smtpd.URL
 
 		th := 0.2
-		rule, err := f.svc.CreateRule(within(t, 5*time.Second), f.admin, NewRule{Metric: MetricErrorRate, Threshold: &th, Window: "5m", WebhookURL: srv.URL})
+		rule, err := f.svc.CreateRule(within(t, 5*time.Second), f.admin, NewRule{Metric: MetricErrorRate, Threshold: &th, Window: "5m", WebhookURL: srv.URL, Email: "ops@example.com"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,8 +116,16 @@ func TestAlertFiresOnceRepeatsOnlyAfterClearingAndSignsItsWebhook(t *testing.T) 
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(hist) != 3 || hist[0].State != StateFiring || hist[0].Notified != "webhook: 204" {
+		if len(hist) != 3 || hist[0].State != StateFiring || hist[0].Notified != "webhook: 204; email: sent" {
 			t.Fatalf("history: %+v", hist)
+		}
+		mails := smtpd.Wait(t, 3, 5*time.Second)
+		if m := mails[0]; m.To[0] != "ops@example.com" || !strings.Contains(m.Subject, "error_rate above 0.2: firing") ||
+			!strings.Contains(m.Body, "/publisher/analytics") || !strings.HasPrefix(m.From, "portico-alerts@") {
+			t.Fatalf("alert e-mail: %+v", m)
+		}
+		if !strings.Contains(mails[1].Subject, "cleared") {
+			t.Fatalf("second e-mail: %+v", mails[1])
 		}
 	})
 }
