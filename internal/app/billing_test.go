@@ -165,7 +165,7 @@ func TestFailedPaymentSuspendsAtTheGateway(t *testing.T) {
 		if r := stripeEvent(t, s, testWebhookSecret, "evt_failed", "invoice.payment_failed", invoice); r.Status != 200 {
 			t.Fatalf("payment_failed: %d %s", r.Status, r.Body)
 		}
-		took = within(t, time.Second, "suspension", func() bool {
+		took = within(t, propagation, "suspension", func() bool {
 			return call(t, s, "GET", "/quotes/v1/x", "apikey", key.Key).ErrorCode() == "payment_required"
 		})
 		t.Logf("suspension enforced after %v", took)
@@ -175,7 +175,7 @@ func TestFailedPaymentSuspendsAtTheGateway(t *testing.T) {
 		if r := stripeEvent(t, s, testWebhookSecret, "evt_paid", "invoice.paid", invoice); r.Status != 200 {
 			t.Fatalf("paid: %d %s", r.Status, r.Body)
 		}
-		within(t, time.Second, "restored", func() bool { return call(t, s, "GET", "/quotes/v1/x", "apikey", key.Key).Status == 200 })
+		within(t, propagation, "restored", func() bool { return call(t, s, "GET", "/quotes/v1/x", "apikey", key.Key).Status == 200 })
 		// The failure again, replayed by Stripe: ignored.
 		if r := stripeEvent(t, s, testWebhookSecret, "evt_failed", "invoice.payment_failed", invoice); r.Status != 200 {
 			t.Fatalf("replay: %d %s", r.Status, r.Body)

@@ -33,7 +33,7 @@ func TestPostgresOutage(t *testing.T) {
 	var key struct{ Key string }
 	mustDo(t, s, "POST", "/api/v1/applications/"+app.ID+"/keys", admin, nil, 201).JSON(t, &key)
 	mustDo(t, s, "POST", "/api/v1/subscriptions", admin, map[string]string{"application_id": app.ID, "api_id": api.ID, "tier": "Gold"}, 201)
-	within(t, time.Second, "subscription", func() bool { return call(t, s, "GET", "/up/v1/x", "apikey", key.Key).Status == 200 })
+	within(t, propagation, "subscription", func() bool { return call(t, s, "GET", "/up/v1/x", "apikey", key.Key).Status == 200 })
 
 	proxy.SetDown(true)
 	for i := 0; i < 20; i++ {
