@@ -46,6 +46,12 @@ func (a *App) startOAuthJanitor(ctx context.Context) {
 	a.bg.Add(1)
 	go func() {
 		defer a.bg.Done()
+		// The signing key is made at start, not with the first token: a key
+		// made then reaches the gateways tens of milliseconds after the token
+		// it signed, and the first calls with it were refused (the soak saw 55).
+		if _, err := a.oauth.Keys().Current(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("oauth: no signing key yet; the first token request will make one", "err", err)
+		}
 		a.oauth.RunJanitor(ctx, oauthJanitorEvery)
 	}()
 }
