@@ -2,10 +2,8 @@ package admin_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -14,62 +12,21 @@ import (
 	"portico/internal/platform/apperr"
 )
 
-var csrfRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
-
-type browser struct {
-	t    *testing.T
-	s    *apptest.Server
-	c    *http.Client
-	csrf string
-}
-
-func (b *browser) do(method, path string, form url.Values) (int, string, string) {
-	b.t.Helper()
-	var resp *http.Response
-	var err error
-	if method == http.MethodGet {
-		resp, err = b.c.Get(b.s.URL + path)
-	} else {
-		if form.Get("csrf_token") == "" {
-			form.Set("csrf_token", b.csrf)
-		}
-		resp, err = b.c.PostForm(b.s.URL+path, form)
-	}
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if m := csrfRE.FindStringSubmatch(string(body)); m != nil {
-		b.csrf = m[1]
-	}
-	return resp.StatusCode, resp.Header.Get("Location"), string(body)
-}
-
-func signedIn(t *testing.T, s *apptest.Server, email, password string) *browser {
-	b := &browser{t: t, s: s, c: s.Browser(t)}
-	b.do(http.MethodGet, "/portal/login", nil)
-	if st, _, _ := b.do(http.MethodPost, "/portal/login", url.Values{"email": {email}, "password": {password}}); st != http.StatusSeeOther {
-		t.Fatalf("login %s: %d", email, st)
-	}
-	return b
-}
-
 func TestBranding(t *testing.T) {
 	apptest.Each(t, func(t *testing.T, s *apptest.Server) {
-		admin := signedIn(t, s, apptest.AdminEmail, apptest.AdminPassword)
+		admin := apptest.SignIn(t, s, apptest.AdminEmail, apptest.AdminPassword)
 
 		t.Run("the admin sets name, logo and colour, and the portal wears them", func(t *testing.T) {
-			st, body := func() (int, string) { st, _, b := admin.do(http.MethodGet, "/admin/branding", nil); return st, b }()
+			st, body := func() (int, string) { st, _, b := admin.Do(http.MethodGet, "/admin/branding", nil); return st, b }()
 			if st != http.StatusOK || !strings.Contains(body, `value="Default"`) {
 				t.Fatalf("%d", st)
 			}
-			st, loc, _ := admin.do(http.MethodPost, "/admin/branding", url.Values{"name": {"Acme APIs"}, "logo_url": {"https://cdn.example.com/acme.png"}, "brand_color": {"#0A8"}})
+			st, loc, _ := admin.Do(http.MethodPost, "/admin/branding", url.Values{"name": {"Acme APIs"}, "logo_url": {"https://cdn.example.com/acme.png"}, "brand_color": {"#0A8"}})
 			if st != http.StatusSeeOther || !strings.HasPrefix(loc, "/admin/branding") {
 				t.Fatalf("%d %s", st, loc)
 			}
-			anon := &browser{t: t, s: s, c: s.Browser(t)}
-			_, _, page := anon.do(http.MethodGet, "/portal/default", nil)
+			anon := apptest.Anonymous(t, s)
+			_, _, page := anon.Do(http.MethodGet, "/portal/default", nil)
 			for _, want := range []string{`style="--brand: #00aa88; --brand-ink: #1c2330"`, `src="https://cdn.example.com/acme.png"`, "Acme APIs"} {
 				if !strings.Contains(page, want) {
 					t.Errorf("portal lacks %q", want)
@@ -92,7 +49,7 @@ func TestBranding(t *testing.T) {
 			t.Run("refuses "+tc.name+" and changes nothing", func(t *testing.T) {
 				form := url.Values{"name": {"Acme APIs"}, "logo_url": {""}, "brand_color": {""}}
 				form.Set(tc.field, tc.value)
-				st, _, body := admin.do(http.MethodPost, "/admin/branding", form)
+				st, _, body := admin.Do(http.MethodPost, "/admin/branding", form)
 				if st != http.StatusBadRequest || !strings.Contains(body, tc.want) || !strings.Contains(body, "has-error") {
 					t.Fatalf("%d: %q not shown", st, tc.want)
 				}
@@ -104,11 +61,11 @@ func TestBranding(t *testing.T) {
 		}
 		t.Run("a path on this site is a fine logo, and empty resets", func(t *testing.T) {
 			for _, logo := range []string{"/static/logo.png", ""} {
-				if st, _, _ := admin.do(http.MethodPost, "/admin/branding", url.Values{"name": {"Acme"}, "logo_url": {logo}, "brand_color": {""}}); st != http.StatusSeeOther {
+				if st, _, _ := admin.Do(http.MethodPost, "/admin/branding", url.Values{"name": {"Acme"}, "logo_url": {logo}, "brand_color": {""}}); st != http.StatusSeeOther {
 					t.Fatalf("%q: %d", logo, st)
 				}
 			}
-			_, _, page := admin.do(http.MethodGet, "/portal/default", nil)
+			_, _, page := admin.Do(http.MethodGet, "/portal/default", nil)
 			if strings.Contains(page, "--brand:") || strings.Contains(page, `class="logo"`) {
 				t.Fatal("branding not reset")
 			}
@@ -116,8 +73,8 @@ func TestBranding(t *testing.T) {
 		t.Run("only admins brand", func(t *testing.T) {
 			token := s.AdminToken(t)
 			s.NewUser(t, token, "pub@example.com", "publisher")
-			pub := signedIn(t, s, "pub@example.com", "user-password-1")
-			if st, _, _ := pub.do(http.MethodGet, "/admin/branding", nil); st != http.StatusForbidden {
+			pub := apptest.SignIn(t, s, "pub@example.com", "user-password-1")
+			if st, _, _ := pub.Do(http.MethodGet, "/admin/branding", nil); st != http.StatusForbidden {
 				t.Fatalf("GET: %d", st)
 			}
 			_, err := s.App.Accounts().UpdateBranding(context.Background(), account.Principal{OrgID: "x", Role: account.RolePublisher}, account.Branding{Name: "x"})

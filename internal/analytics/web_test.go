@@ -1,63 +1,18 @@
 package analytics_test
 
 import (
-	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 
 	"portico/internal/app/apptest"
 )
 
-var csrfRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
-
-// browser is a signed-in person: a cookie jar and the last page's CSRF token.
-type browser struct {
-	t    *testing.T
-	s    *apptest.Server
-	c    *http.Client
-	csrf string
-}
-
-func (b *browser) do(method, path string, form url.Values) (int, string, string) {
-	b.t.Helper()
-	var resp *http.Response
-	var err error
-	if method == http.MethodGet {
-		resp, err = b.c.Get(b.s.URL + path)
-	} else {
-		if form.Get("csrf_token") == "" {
-			form.Set("csrf_token", b.csrf)
-		}
-		resp, err = b.c.PostForm(b.s.URL+path, form)
-	}
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if m := csrfRE.FindStringSubmatch(string(body)); m != nil {
-		b.csrf = m[1]
-	}
-	return resp.StatusCode, resp.Header.Get("Location"), string(body)
-}
-
-func signedIn(t *testing.T, s *apptest.Server, email, password string) *browser {
-	t.Helper()
-	b := &browser{t: t, s: s, c: s.Browser(t)}
-	b.do(http.MethodGet, "/portal/login", nil)
-	if st, _, _ := b.do(http.MethodPost, "/portal/login", url.Values{"email": {email}, "password": {password}}); st != http.StatusSeeOther {
-		t.Fatalf("login %s: %d", email, st)
-	}
-	return b
-}
-
 func TestAlertRuleFormOnTheDashboard(t *testing.T) {
 	apptest.Each(t, func(t *testing.T, s *apptest.Server) {
-		admin := signedIn(t, s, apptest.AdminEmail, apptest.AdminPassword)
-		if st, _, body := admin.do(http.MethodGet, "/publisher/analytics", nil); st != http.StatusOK || !strings.Contains(body, `value="backend_error_rate"`) {
+		admin := apptest.SignIn(t, s, apptest.AdminEmail, apptest.AdminPassword)
+		if st, _, body := admin.Do(http.MethodGet, "/publisher/analytics", nil); st != http.StatusOK || !strings.Contains(body, `value="backend_error_rate"`) {
 			t.Fatalf("dashboard: %d, or the form lacks the backend-down kind", st)
 		}
 		refused := []struct {
@@ -75,7 +30,7 @@ func TestAlertRuleFormOnTheDashboard(t *testing.T) {
 		}
 		for _, c := range refused {
 			t.Run(c.name, func(t *testing.T) {
-				st, _, body := admin.do(http.MethodPost, "/publisher/analytics/alerts", c.form)
+				st, _, body := admin.Do(http.MethodPost, "/publisher/analytics/alerts", c.form)
 				if st != http.StatusBadRequest {
 					t.Fatalf("status %d, want 400", st)
 				}
@@ -90,13 +45,13 @@ func TestAlertRuleFormOnTheDashboard(t *testing.T) {
 			})
 		}
 		t.Run("a bad form token is refused", func(t *testing.T) {
-			st, _, _ := admin.do(http.MethodPost, "/publisher/analytics/alerts", url.Values{"csrf_token": {"forged"}, "metric": {"requests"}, "threshold": {"1"}})
+			st, _, _ := admin.Do(http.MethodPost, "/publisher/analytics/alerts", url.Values{"csrf_token": {"forged"}, "metric": {"requests"}, "threshold": {"1"}})
 			if st != http.StatusForbidden {
 				t.Fatalf("status %d, want 403", st)
 			}
 		})
 		t.Run("a good rule is added and listed", func(t *testing.T) {
-			st, loc, _ := admin.do(http.MethodPost, "/publisher/analytics/alerts", url.Values{"metric": {"backend_error_rate"}, "operator": {"above"},
+			st, loc, _ := admin.Do(http.MethodPost, "/publisher/analytics/alerts", url.Values{"metric": {"backend_error_rate"}, "operator": {"above"},
 				"threshold": {"0.5"}, "window": {"10m"}})
 			if st != http.StatusSeeOther || !strings.HasPrefix(loc, "/publisher/analytics?done=") {
 				t.Fatalf("status %d to %q, want 303 to the dashboard", st, loc)
